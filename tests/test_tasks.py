@@ -1,0 +1,110 @@
+import re
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import textgym
+from textgym.task import SPLITS, split_of
+from textgym.tasks import TASKS, make_task
+
+IDS = textgym.ENV_IDS
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_oracle_scores_one_on_1000_seeded_episodes(env_id):
+    env = gym.make(env_id)
+    for seed in range(1000):
+        env.reset(seed=seed)
+        for action in env.unwrapped.task.oracle_actions(env.unwrapped.example):
+            _, reward, terminated, _, info = env.step(action)
+        assert terminated and reward == 1.0 and info["score"] == 1.0 and info["success"]
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_random_policy_scores_below_threshold(env_id):
+    env = gym.make(env_id)
+    env.action_space.seed(0)
+    scores, successes = [], []
+    for seed in range(500):
+        env.reset(seed=seed)
+        terminated = False
+        while not terminated:
+            _, _, terminated, _, info = env.step(env.action_space.sample())
+        scores.append(info["score"])
+        successes.append(info["success"])
+    assert np.mean(scores) < 0.3 < gym.spec(env_id).reward_threshold
+    assert np.mean(successes) < 0.1
+
+
+def check_answer(name, prompt, answer):
+    """Each task's rule, written independently of the task code."""
+    if name in ("Copy", "Reverse", "RepeatCopy", "Sort"):
+        expected = {
+            "Copy": prompt,
+            "Reverse": prompt[::-1],
+            "RepeatCopy": prompt + prompt[::-1] + prompt,
+            "Sort": "".join(sorted(prompt)),
+        }[name]
+        return answer == expected
+    if name == "DuplicatedInput":
+        return prompt == "".join(c + c for c in answer)
+    if name in ("Addition", "ReversedAddition"):
+        a, b = re.fullmatch(r"(\d+)\+(\d+)=", prompt).groups()
+        if name == "ReversedAddition":
+            a, b, answer = a[::-1], b[::-1], answer[::-1]
+        return int(a) + int(b) == int(answer) and str(int(answer)) == answer
+    if name == "Dyck":
+        closing = {"(": ")", "[": "]", "{": "}", "<": ">"}
+        stack = []
+        for c in prompt + answer:
+            if c in closing:
+                stack.append(closing[c])
+            elif not stack or stack.pop() != c:
+                return False
+        # balanced with the shortest closing: the prompt left exactly len(answer) brackets open
+        return not stack and all(c not in closing for c in answer)
+    raise AssertionError(name)
+
+
+@pytest.mark.parametrize("name", list(TASKS))
+def test_answers_follow_each_tasks_rule(name):
+    task = make_task(name)
+    rng = np.random.default_rng(0)
+    low, high = task.length_range
+    for split in SPLITS:
+        for _ in range(300):
+            example = task.sample(rng, split)
+            assert check_answer(name, example.prompt, example.references[0]), example
+            assert len(example.prompt_ids) <= task.max_prompt_len
+            assert len(example.reference_ids[0]) < task.max_gen_len
+
+
+@pytest.mark.parametrize("name", list(TASKS))
+def test_splits_are_disjoint_and_cover_the_length_range(name):
+    task = make_task(name)
+    rng = np.random.default_rng(1)
+    prompts = {split: {task.sample(rng, split).prompt for _ in range(300)} for split in SPLITS}
+    assert all(split_of(prompt) == split for split, group in prompts.items() for prompt in group)
+    assert not prompts["train"] & prompts["test"] and not prompts["train"] & prompts["validation"]
+
+
+def test_length_options_are_honoured():
+    task = make_task("Copy", min_length=3, max_length=9, num_symbols=7)
+    rng = np.random.default_rng(0)
+    lengths = [len(task.sample(rng).prompt) for _ in range(500)]
+    assert min(lengths) == 3 and max(lengths) == 9
+    assert set("".join(task.sample(rng).prompt for _ in range(200))) == set("abcdefg")
+    assert (task.max_prompt_len, task.max_gen_len) == (9, 10)
+    assert make_task("RepeatCopy", max_length=4).max_gen_len == 13
+    assert make_task("DuplicatedInput", max_length=4).max_prompt_len == 8
+    addition = make_task("Addition", min_length=3, max_length=3)
+    a, b = addition.sample(rng).prompt[:-1].split("+")
+    assert len(a) == len(b) == 3 and addition.max_gen_len == 5
+
+
+def test_too_small_a_space_for_disjoint_splits_is_reported():
+    task = make_task("Copy", min_length=1, max_length=1, num_symbols=2)
+    with pytest.raises(ValueError, match="too few distinct prompts"):
+        for split in SPLITS:
+            task.sample(np.random.default_rng(0), split)

@@ -1,0 +1,30 @@
+"""textgym: text generation as reinforcement learning environments.
+
+``import textgym`` registers every task as a Gymnasium ID (``textgym/Copy-v0``, ...); ``ENV_IDS`` lists them.
+This package depends only on numpy, gymnasium and the metric libraries, never on torch.
+"""
+
+from textgym.env import TextGenEnv
+from textgym.registration import env_id, register_envs
+from textgym.task import SPLITS, Example, Task
+from textgym.tasks import TASKS, make_task
+from textgym.tokenizers import CharTokenizer, Tokenizer, WordTokenizer
+
+__version__ = "0.1.0"
+
+ENV_IDS: list[str] = register_envs()
+
+__all__ = [
+    "ENV_IDS",
+    "SPLITS",
+    "TASKS",
+    "CharTokenizer",
+    "Example",
+    "Task",
+    "TextGenEnv",
+    "Tokenizer",
+    "WordTokenizer",
+    "env_id",
+    "make_task",
+    "register_envs",
+]

@@ -1,0 +1,46 @@
+"""``python -m textgym`` (console script ``textgym-demo``): play and print a few episodes of several environments
+with a uniformly random policy and with the oracle that types the reference answer."""
+
+from __future__ import annotations
+
+import argparse
+
+import gymnasium as gym
+
+import textgym
+
+
+def play(env_id: str, policy: str, episodes: int, seed: int) -> list[str]:
+    """Play ``episodes`` episodes of ``env_id`` with ``policy`` (``"random"`` or ``"oracle"``); return one line each."""
+    env = gym.make(env_id, render_mode="ansi", split="test")
+    env.action_space.seed(seed)
+    lines = []
+    for episode in range(episodes):
+        _, info = env.reset(seed=seed + episode)
+        task = env.unwrapped.task
+        actions = iter(task.oracle_actions(env.unwrapped.example)) if policy == "oracle" else None
+        terminated = False
+        while not terminated:
+            action = next(actions) if actions is not None else env.action_space.sample()
+            _, reward, terminated, _, info = env.step(action)
+        lines.append(f"{env.render():<40} score={info['score']:.2f} success={info['success']}")
+    env.close()
+    return lines
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--envs", nargs="+", default=["textgym/Copy-v0", "textgym/Addition-v0", "textgym/Dyck-v0"])
+    parser.add_argument("--episodes", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    for env_id in args.envs:
+        for policy in ("random", "oracle"):
+            print(f"== {env_id}  ({policy} policy)")
+            for line in play(env_id, policy, args.episodes, args.seed):
+                print("   " + line)
+    print(f"\n{len(textgym.ENV_IDS)} registered IDs: {', '.join(textgym.ENV_IDS)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+"""Registers every task as a Gymnasium environment ID, ``textgym/<Task>-v0``."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+
+from textgym.tasks import TASKS
+
+NAMESPACE = "textgym"
+
+
+def env_id(task_name: str) -> str:
+    """The registered ID of a task, e.g. ``textgym/Copy-v0``."""
+    return f"{NAMESPACE}/{task_name}-v0"
+
+
+def register_envs() -> list[str]:
+    """Register one ID per task (idempotent) and return the IDs in suite order."""
+    ids = []
+    for name, task_class in TASKS.items():
+        id_ = env_id(name)
+        if id_ not in gym.registry:
+            gym.register(
+                id=id_,
+                entry_point="textgym.env:TextGenEnv",
+                reward_threshold=task_class.reward_threshold,
+                nondeterministic=False,
+                kwargs={"task": name},
+            )
+        ids.append(id_)
+    return ids

@@ -1,0 +1,30 @@
+"""The task suite: every task class by name, and :func:`make_task` to build one with options."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from textgym.task import Task
+from textgym.tasks.algorithmic import Addition, Copy, DuplicatedInput, Dyck, RepeatCopy, Reverse, ReversedAddition, Sort
+
+TASKS: dict[str, type[Task]] = {
+    task.name: task for task in (Copy, Reverse, RepeatCopy, DuplicatedInput, Sort, Addition, ReversedAddition, Dyck)
+}
+
+
+def make_task(name: str, **options: Any) -> Task:
+    """Build the task called ``name`` with its keyword ``options``.
+
+    Raises ``ValueError`` for an unknown task name or an option the task does not take, naming it and listing the
+    valid ones; each task checks its option values itself.
+    """
+    try:
+        task_class = TASKS[name]
+    except KeyError:
+        raise ValueError(f"unknown task {name!r}; expected one of {sorted(TASKS)}") from None
+    accepted = list(inspect.signature(task_class.__init__).parameters)[1:]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise ValueError(f"unknown option(s) {unknown} for task {name!r}; it takes {accepted}")
+    return task_class(**options)
