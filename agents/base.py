@@ -1,0 +1,69 @@
+"""The agent protocol every agent follows, ours, SB3's and third parties' alike."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+Callback = Callable[[dict[str, Any]], bool | None]
+"""Called after every update with a dict of metrics (at least ``env_steps``); returning ``False`` stops learning."""
+
+EnvLike = str | gym.vector.VectorEnv
+"""A registered environment ID (e.g. ``"textgym/Copy-v0"``) or a Gymnasium vector environment."""
+
+
+class Agent(ABC):
+    """An agent that learns on textgym environments.
+
+    The protocol is four methods; the benchmark runner uses nothing else:
+
+    - ``learn(env, total_steps, callback=None) -> self``: train for ``total_steps`` more environment steps
+      (calling it again continues training; ``num_env_steps`` counts them all);
+    - ``predict(obs, deterministic=True) -> actions``: actions for a batch of observations, shape ``(N,)``;
+    - ``save(path)`` and ``load(path) -> self``: everything needed to predict again, in one file.
+
+    Args:
+        seed: seeds every source of randomness the agent owns.
+    """
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+        self.num_env_steps = 0
+
+    @abstractmethod
+    def learn(self, env: EnvLike, total_steps: int, callback: Callback | None = None) -> Agent:
+        """Train for ``total_steps`` environment steps on ``env``."""
+
+    @abstractmethod
+    def predict(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        """Actions (int64, shape ``(N,)``) for observations of shape ``(N, P + G)``."""
+
+    @abstractmethod
+    def save(self, path: str | Path) -> None:
+        """Write the agent to ``path``."""
+
+    @abstractmethod
+    def load(self, path: str | Path) -> Agent:
+        """Restore the agent saved at ``path`` into this one and return it."""
+
+
+def check_total_steps(total_steps: Any) -> int:
+    """``total_steps`` as an int, or ``ValueError`` naming it when it is not a non-negative integer."""
+    if isinstance(total_steps, bool) or not isinstance(total_steps, (int, np.integer)) or total_steps < 0:
+        raise ValueError(f"total_steps must be a non-negative integer, got {total_steps!r}")
+    return int(total_steps)
+
+
+def batch_observations(obs: np.ndarray) -> np.ndarray:
+    """``obs`` as a 2-D int64 batch; a single observation becomes a batch of one."""
+    obs = np.asarray(obs)
+    if obs.ndim == 1:
+        obs = obs[None]
+    if obs.ndim != 2 or not np.issubdtype(obs.dtype, np.integer):
+        raise ValueError(f"expected integer observations of shape (N, P + G), got dtype {obs.dtype} shape {obs.shape}")
+    return obs.astype(np.int64, copy=False)

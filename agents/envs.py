@@ -1,0 +1,34 @@
+"""Turning what a user passes (an ID or a vector environment) into the vector environment an agent trains on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+
+import textgym  # noqa: F401  (registers the textgym IDs)
+from agents.base import EnvLike
+
+
+def as_vector_env(env: EnvLike, num_envs: int, seed: int | None = None, **env_kwargs: Any) -> gym.vector.VectorEnv:
+    """A vector environment for ``env``.
+
+    Args:
+        env: a registered ID, made with ``gym.make_vec`` (the native batched environment where the ID registers
+            one), or a vector environment, returned as it is.
+        num_envs: sub-environments to make for an ID.
+        seed: seeds the action spaces of a new environment (episodes are seeded through ``reset``).
+        **env_kwargs: options for ``gym.make_vec`` (task options, ``split``, ``reward_mode``, ...).
+    """
+    if isinstance(env, gym.vector.VectorEnv):
+        if env_kwargs:
+            raise ValueError(f"environment options {sorted(env_kwargs)} given with an already built vector env")
+        return env
+    if not isinstance(env, str):
+        raise ValueError(f"env must be a registered ID or a gymnasium VectorEnv, got {env!r}")
+    if num_envs < 1:
+        raise ValueError(f"num_envs must be >= 1, got {num_envs}")
+    vector_env = gym.make_vec(env, num_envs=num_envs, **env_kwargs)
+    if seed is not None:
+        vector_env.action_space.seed(seed)
+    return vector_env

@@ -1,0 +1,55 @@
+"""Greedy evaluation on a fixed, seeded set of held-out prompts: the same prompts for every agent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from agents.base import Agent
+from agents.envs import as_vector_env
+
+
+def evaluate(
+    agent: Agent,
+    env_id: str,
+    episodes: int = 200,
+    seed: int = 10_000,
+    split: str = "test",
+    deterministic: bool = True,
+    num_envs: int = 200,
+    **env_kwargs: Any,
+) -> dict[str, float]:
+    """Mean score and success rate of ``agent`` over ``episodes`` episodes of ``env_id``.
+
+    Episode ``i`` is the one ``reset(seed=seed + i)`` draws from ``split``, so every agent sees the same prompts.
+
+    Args:
+        agent: any agent of the protocol; only ``predict`` is called.
+        env_id: a registered ID.
+        episodes: number of episodes.
+        seed: seed of the first episode.
+        split: which prompts; ``"test"`` by default (never trained on).
+        deterministic: greedy actions (default) or sampled ones.
+        num_envs: episodes played side by side.
+        **env_kwargs: task and environment options.
+    """
+    if episodes < 1:
+        raise ValueError(f"episodes must be >= 1, got {episodes}")
+    scores, successes = [], []
+    env = as_vector_env(env_id, num_envs=min(num_envs, episodes), split=split, **env_kwargs)
+    n = env.num_envs
+    for start in range(0, episodes, n):
+        count = min(n, episodes - start)
+        obs, _ = env.reset(seed=[seed + start + i for i in range(n)])
+        done = np.zeros(n, dtype=bool)
+        done[count:] = True  # surplus sub-environments of the last block are not counted
+        while not done.all():
+            obs, _, terminated, truncated, info = env.step(agent.predict(obs, deterministic=deterministic))
+            finished = (terminated | truncated) & ~done
+            for i in np.flatnonzero(finished):
+                scores.append(float(info["score"][i]))
+                successes.append(bool(info["success"][i]))
+            done |= finished
+    env.close()
+    return {"score": float(np.mean(scores)), "success": float(np.mean(successes)), "episodes": len(scores)}

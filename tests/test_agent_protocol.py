@@ -1,0 +1,67 @@
+import numpy as np
+import pytest
+
+from agents import available_agents, make_agent
+from agents.base import Agent
+from agents.evaluation import evaluate
+from agents.random_agent import RandomAgent
+
+
+def test_make_agent_by_name_and_by_factory_path():
+    assert "random" in available_agents()
+    assert isinstance(make_agent("random", seed=3), RandomAgent)
+    agent = make_agent("agents.random_agent:RandomAgent", seed=3, vocab_size=8)
+    assert isinstance(agent, Agent) and agent.seed == 3 and agent.vocab_size == 8
+
+
+@pytest.mark.parametrize(
+    "name, match",
+    [
+        ("rnadom", "unknown agent 'rnadom'"),
+        ("agents.nothing_here:Factory", "cannot import module 'agents.nothing_here'"),
+        ("agents.random_agent:Nope", "has no attribute 'Nope'"),
+        ("agents.random_agent:", "must look like"),
+        ("types:SimpleNamespace", "lacks the protocol"),
+    ],
+)
+def test_make_agent_errors_name_the_problem(name, match):
+    with pytest.raises(ValueError, match=match):
+        make_agent(name)
+
+
+def test_random_agent_predicts_in_the_action_space_and_round_trips(tmp_path):
+    agent = make_agent("random", seed=0).learn("textgym/Copy-v0", 0)
+    actions = agent.predict(np.zeros((50, 11), dtype=np.int64))
+    assert actions.shape == (50,) and actions.dtype == np.int64 and actions.min() >= 0 and actions.max() < 8
+    agent.save(tmp_path / "random.json")
+    restored = make_agent("random", seed=99).load(tmp_path / "random.json")
+    assert restored.seed == 0 and restored.vocab_size == 8
+    assert np.array_equal(
+        restored.predict(np.zeros((5, 11), dtype=np.int64)),
+        make_agent("random", vocab_size=8).predict(np.zeros((5, 11), dtype=np.int64)),
+    )
+
+
+def test_bad_arguments_raise():
+    agent = make_agent("random")
+    with pytest.raises(RuntimeError, match="call learn"):
+        agent.predict(np.zeros((1, 11), dtype=np.int64))
+    with pytest.raises(ValueError, match="total_steps must be a non-negative integer, got -5"):
+        agent.learn("textgym/Copy-v0", -5)
+    with pytest.raises(ValueError, match="registered ID or a gymnasium VectorEnv"):
+        agent.learn(42, 10)
+    agent.learn("textgym/Copy-v0", 0)
+    with pytest.raises(ValueError, match="shape"):
+        agent.predict(np.zeros((2, 3, 4), dtype=np.int64))
+
+
+def test_evaluate_uses_the_same_held_out_prompts_every_time():
+    agent = make_agent("random", seed=0).learn("textgym/Copy-v0", 0)
+    first = evaluate(agent, "textgym/Copy-v0", episodes=150, num_envs=64)
+    again = evaluate(
+        make_agent("random", seed=0).learn("textgym/Copy-v0", 0), "textgym/Copy-v0", episodes=150, num_envs=64
+    )
+    assert first == again and first["episodes"] == 150
+    assert 0.0 < first["score"] < 0.3 and first["success"] < 0.05
+    with pytest.raises(ValueError, match="episodes must be >= 1, got 0"):
+        evaluate(agent, "textgym/Copy-v0", episodes=0)
