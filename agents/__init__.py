@@ -16,6 +16,8 @@ ENTRY_POINT_GROUP = "textgym.agents"
 
 AGENTS: dict[str, str] = {
     "random": "agents.random_agent:RandomAgent",
+    "supervised": "agents.supervised:SupervisedAgent",
+    "pg": "agents.pg:PolicyGradientAgent",
 }
 """Built-in agents: name -> ``"module:factory"`` (imported only when used, so torch loads only when needed)."""
 

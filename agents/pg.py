@@ -1,0 +1,455 @@
+"""PolicyGradientAgent: REINFORCE-family policy gradient for a Transformer policy, written out in full.
+
+One update, read top to bottom in :meth:`PolicyGradientAgent.learn`:
+
+1. **Rollout.** Reset all ``num_envs`` sub-environments with seeds that give each group of rows the same prompt
+   (``samples_per_prompt`` sampled rows, plus one greedy row for the self-critical baseline). The policy reads
+   the prompts once (prefill) and then takes one batched, KV-cached step per environment step, sampling with a
+   temperature, until every row's episode has ended. Every episode of a batch is complete, so no episode is cut
+   at a batch boundary; rows that finish early idle until the last one ends.
+2. **Returns and advantages.** Per-token discounted returns ``G_t``; the advantage is ``G_t`` minus a baseline:
+   ``none``; ``mean`` (a running mean of ``G_t`` per position); ``value`` (a learned critic, with GAE(lambda));
+   ``loo`` (RLOO: the episode's return minus the mean return of the other samples of its prompt); ``greedy``
+   (SCST: the episode's return minus the return of the greedy decode of its prompt). Optionally scaled by their
+   standard deviation.
+3. **Loss.** The clipped-ratio surrogate ``min(r A, clip(r, 1 - eps, 1 + eps) A)`` summed over an episode's
+   tokens and averaged over episodes: with one epoch and one minibatch ``r = 1`` and this is exactly REINFORCE;
+   more epochs make it PPO-style. Minus an entropy bonus, plus the critic's squared error, plus a KL penalty to
+   a frozen reference policy (the policy as it was when RL began, i.e. after the supervised warm start), with a
+   fixed or an adaptive coefficient.
+4. **Step.** AdamW, gradient-norm clipping, a constant / linear / cosine learning-rate schedule with warm-up.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from agents.base import Callback, EnvLike, check_total_steps
+from agents.envs import as_vector_env
+from agents.supervised import action_logits, supervised_update
+from agents.torch_agent import PolicyConfig, TransformerAgent, task_of
+
+BASELINES = ("none", "mean", "value", "loo", "greedy")
+LR_SCHEDULES = ("constant", "linear", "cosine")
+
+
+@dataclass
+class PGConfig(PolicyConfig):
+    """Hyper-parameters of :class:`PolicyGradientAgent` (model sizes: see :class:`PolicyConfig`).
+
+    Args:
+        num_envs: episodes generated per update (rows of the vector environment).
+        baseline: ``"none"``, ``"mean"``, ``"value"``, ``"loo"`` or ``"greedy"`` (see the module docstring).
+        samples_per_prompt: sampled episodes per prompt, k; ``loo`` needs at least 2.
+        gamma: discount of future rewards within an episode.
+        gae_lambda: GAE's lambda for the ``value`` baseline (1: Monte Carlo returns minus the value).
+        temperature: the policy is ``softmax(logits / temperature)``, for sampling and for the loss alike.
+        learning_rate: AdamW's peak learning rate.
+        lr_schedule: ``"constant"``, ``"linear"`` or ``"cosine"`` decay over each ``learn`` call's budget.
+        warmup_fraction: share of the budget over which the learning rate rises linearly from 0.
+        weight_decay: AdamW's weight decay.
+        entropy_coef: weight of the entropy bonus.
+        value_coef: weight of the critic's loss (``value`` baseline).
+        mean_baseline_decay: decay of the running mean of the ``mean`` baseline.
+        normalize_advantages: divide advantages by their standard deviation (not centred, so that the baselines
+            stay what they are).
+        kl_coef: weight of the KL penalty to the reference policy; 0 disables it unless ``kl_target`` is set.
+        kl_target: when set, adapt ``kl_coef`` so that the KL per token tracks this target.
+        kl_horizon: environment steps over which the adaptive coefficient may change by about 20%.
+        update_epochs: passes over each batch; more than one makes the clipped ratio matter.
+        num_minibatches: minibatches per epoch.
+        clip_range: epsilon of the clipped ratio.
+        max_grad_norm: gradient-norm clipping.
+        warm_start_steps: answer tokens of supervised teacher forcing before the first RL update (counted as
+            environment steps).
+        warm_start_batch_size: examples per supervised update.
+        warm_start_learning_rate: learning rate of the supervised warm start.
+        log_dir: where ``progress.csv`` (and TensorBoard events, when tensorboard is installed) go; ``None``: no
+            files.
+        log_every: print every this many updates when ``verbose``.
+        verbose: 0 silent, 1 prints progress lines.
+    """
+
+    num_envs: int = 128
+    baseline: str = "loo"
+    samples_per_prompt: int = 4
+    gamma: float = 1.0
+    gae_lambda: float = 1.0
+    temperature: float = 1.0
+    learning_rate: float = 1e-3
+    lr_schedule: str = "constant"
+    warmup_fraction: float = 0.0
+    weight_decay: float = 0.0
+    entropy_coef: float = 0.0
+    value_coef: float = 0.5
+    mean_baseline_decay: float = 0.9
+    normalize_advantages: bool = True
+    kl_coef: float = 0.0
+    kl_target: float | None = None
+    kl_horizon: int = 10_000
+    update_epochs: int = 1
+    num_minibatches: int = 1
+    clip_range: float = 0.2
+    max_grad_norm: float = 1.0
+    warm_start_steps: int = 0
+    warm_start_batch_size: int = 64
+    warm_start_learning_rate: float = 1e-3
+    log_dir: str | None = None
+    log_every: int = 10
+    verbose: int = 0
+
+    def __post_init__(self) -> None:
+        if self.baseline not in BASELINES:
+            raise ValueError(f"unknown baseline {self.baseline!r}; expected one of {BASELINES}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"unknown lr_schedule {self.lr_schedule!r}; expected one of {LR_SCHEDULES}")
+        if self.baseline == "loo" and self.samples_per_prompt < 2:
+            raise ValueError(f"baseline 'loo' needs samples_per_prompt >= 2, got {self.samples_per_prompt}")
+        if self.samples_per_prompt < 1 or self.num_envs % self.group_size:
+            raise ValueError(
+                f"num_envs ({self.num_envs}) must be a positive multiple of the rows per prompt ({self.group_size}: "
+                f"samples_per_prompt={self.samples_per_prompt}{' + 1 greedy' if self.baseline == 'greedy' else ''})"
+            )
+        for name in ("temperature", "learning_rate", "clip_range", "max_grad_norm", "kl_horizon"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        for name in ("gamma", "gae_lambda", "mean_baseline_decay", "warmup_fraction"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+        if self.warmup_fraction == 1.0:
+            raise ValueError("warmup_fraction must be < 1")
+        if self.kl_target is not None and self.kl_target <= 0:
+            raise ValueError(f"kl_target must be > 0 or None, got {self.kl_target}")
+        for name in ("update_epochs", "num_minibatches", "log_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.num_minibatches > self.num_envs:
+            raise ValueError(f"num_minibatches ({self.num_minibatches}) exceeds num_envs ({self.num_envs})")
+
+    @property
+    def group_size(self) -> int:
+        """Rows per prompt: the samples, plus the greedy row of the ``greedy`` baseline."""
+        return self.samples_per_prompt + (self.baseline == "greedy")
+
+
+@dataclass
+class Rollout:
+    """One batch of complete episodes, one row per sub-environment; ``(B, G)`` tensors unless noted."""
+
+    prompts: torch.Tensor  # (B, P) prompt slots
+    actions: torch.Tensor  # actions taken, 0 after the episode's end
+    logprobs: torch.Tensor  # log-probabilities of the actions under the sampling policy
+    values: torch.Tensor  # critic's values when each action was chosen
+    rewards: torch.Tensor
+    valid: torch.Tensor  # bool: the step belongs to the episode
+    learn: torch.Tensor  # bool (B,): sampled rows (the greedy rows only provide baselines)
+    scores: np.ndarray  # (B,) final scores
+    successes: np.ndarray  # (B,) final successes
+
+    @property
+    def env_steps(self) -> int:
+        return int(self.valid.sum())
+
+
+def discounted_returns(rewards: torch.Tensor, valid: torch.Tensor, gamma: float) -> torch.Tensor:
+    """``G_t = r_t + gamma * G_{t+1}`` within each episode, 0 after its end."""
+    returns = torch.zeros_like(rewards)
+    future = torch.zeros_like(rewards[:, 0])
+    for t in reversed(range(rewards.shape[1])):
+        future = (rewards[:, t] + gamma * future) * valid[:, t]
+        returns[:, t] = future
+    return returns
+
+
+def generalized_advantages(rollout: Rollout, gamma: float, lam: float) -> torch.Tensor:
+    """GAE(lambda) with the rollout's values; the value after an episode's last step is 0."""
+    values = rollout.values * rollout.valid
+    next_values = torch.cat([values[:, 1:], torch.zeros_like(values[:, :1])], dim=1)
+    deltas = (rollout.rewards + gamma * next_values - values) * rollout.valid
+    advantages = torch.zeros_like(deltas)
+    running = torch.zeros_like(deltas[:, 0])
+    for t in reversed(range(deltas.shape[1])):
+        running = (deltas[:, t] + gamma * lam * running) * rollout.valid[:, t]
+        advantages[:, t] = running
+    return advantages
+
+
+class PolicyGradientAgent(TransformerAgent):
+    """Policy-gradient agent for a :class:`~agents.transformer.TransformerPolicy`; options: :class:`PGConfig`.
+
+    ``learn(env, total_steps)`` takes a registered ID (made into a vector environment of ``num_envs`` rows) or a
+    Gymnasium vector environment whose autoreset mode is NEXT_STEP or SAME_STEP; ``total_steps`` counts the
+    environment steps of every episode generated (greedy rows included) and the warm start's answer tokens.
+    Deterministic on the CPU for a fixed seed.
+    """
+
+    config_class = PGConfig
+    config: PGConfig
+
+    def __init__(self, seed: int = 0, **options: Any) -> None:
+        super().__init__(seed, **options)
+        self.rng = np.random.default_rng(seed)
+        self.generator = torch.Generator(device=self.device).manual_seed(seed)
+        self.optimizer: torch.optim.Optimizer | None = None
+        self.reference: torch.nn.Module | None = None
+        self.kl_coef = self.config.kl_coef
+        self.mean_baseline: torch.Tensor | None = None
+        self.num_updates = 0
+        self.log_rows: list[dict[str, float]] = []
+        self._csv_file: Path | None = None
+        self._tensorboard = None
+
+    # -- the algorithm -----------------------------------------------------------------------------------------
+
+    def learn(self, env: EnvLike, total_steps: int, callback: Callback | None = None) -> PolicyGradientAgent:
+        total_steps = check_total_steps(total_steps)
+        c = self.config
+        vector_env = as_vector_env(env, num_envs=c.num_envs, seed=self.seed)
+        if vector_env.num_envs % c.group_size:
+            raise ValueError(
+                f"the vector env has {vector_env.num_envs} rows, not a multiple of {c.group_size} per prompt"
+            )
+        if vector_env.metadata.get("autoreset_mode") == gym.vector.AutoresetMode.DISABLED:
+            raise ValueError("PolicyGradientAgent needs a vector env with autoreset (NEXT_STEP or SAME_STEP)")
+        task = task_of(vector_env)
+        model = self.build_model(task)
+        start, target = self.num_env_steps, self.num_env_steps + total_steps
+
+        if self.optimizer is None and c.warm_start_steps > 0:
+            self._warm_start(task, min(c.warm_start_steps, total_steps))
+        if self.optimizer is None:
+            self.optimizer = torch.optim.AdamW(model.parameters(), lr=c.learning_rate, weight_decay=c.weight_decay)
+        if self.reference is None and (c.kl_coef > 0 or c.kl_target is not None):
+            self.reference = copy.deepcopy(model).eval().requires_grad_(False)
+        progress = {"fraction": 0.0}
+        scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda _: self._lr_factor(progress["fraction"]))
+
+        while self.num_env_steps < target:
+            began = time.perf_counter()
+            rollout = self._collect(vector_env)
+            metrics = self._update(rollout)
+            self.num_env_steps += rollout.env_steps
+            progress["fraction"] = (self.num_env_steps - start) / max(target - start, 1)
+            scheduler.step()
+            if c.kl_target is not None:
+                error = float(np.clip(metrics["kl"] / c.kl_target - 1.0, -0.2, 0.2))
+                self.kl_coef *= 1.0 + error * rollout.env_steps / c.kl_horizon
+            metrics.update(env_steps=self.num_env_steps, steps_per_s=rollout.env_steps / (time.perf_counter() - began))
+            self._log(metrics)
+            if callback is not None and callback(metrics) is False:
+                break
+        return self
+
+    def _warm_start(self, task, tokens: int) -> None:
+        """Supervised teacher forcing on train-split references before RL; the KL reference is taken after it."""
+        c = self.config
+        optimizer = torch.optim.AdamW(
+            self.model.parameters(), lr=c.warm_start_learning_rate, weight_decay=c.weight_decay
+        )
+        while self.num_env_steps < tokens:
+            read, loss = supervised_update(
+                self.model, task, optimizer, self.rng, c.warm_start_batch_size, c.max_grad_norm
+            )
+            self.num_env_steps += read
+        if c.verbose:
+            print(f"warm start: {self.num_env_steps} answer tokens, final loss {loss:.4f}")
+
+    def _lr_factor(self, fraction: float) -> float:
+        warmup = self.config.warmup_fraction
+        if fraction < warmup:
+            return fraction / warmup
+        decay = (fraction - warmup) / (1.0 - warmup)
+        if self.config.lr_schedule == "linear":
+            return max(1.0 - decay, 0.0)
+        if self.config.lr_schedule == "cosine":
+            return 0.5 * (1.0 + np.cos(np.pi * min(decay, 1.0)))
+        return 1.0
+
+    @torch.no_grad()
+    def _collect(self, env: gym.vector.VectorEnv) -> Rollout:
+        """Generate one complete episode per row (see step 1 of the module docstring)."""
+        c, model = self.config, self.model
+        B, P, G = env.num_envs, model.config.prompt_len, model.config.gen_len
+        group = c.group_size
+        prompt_seeds = self.rng.integers(0, 2**31 - 1, size=B // group)
+        obs, _ = env.reset(seed=[int(s) for s in np.repeat(prompt_seeds, group)])
+        greedy = torch.zeros(B, dtype=torch.bool, device=self.device)
+        if c.baseline == "greedy":
+            greedy[group - 1 :: group] = True
+
+        model.eval()
+        prompts = torch.as_tensor(obs[:, :P], device=self.device)
+        logits, values, cache = model.prefill(prompts)
+        actions = torch.zeros(B, G, dtype=torch.long, device=self.device)
+        logprobs = torch.zeros(B, G, device=self.device)
+        step_values = torch.zeros(B, G, device=self.device)
+        rewards = torch.zeros(B, G, device=self.device)
+        valid = torch.zeros(B, G, dtype=torch.bool, device=self.device)
+        scores, successes = np.zeros(B), np.zeros(B, dtype=bool)
+        done = np.zeros(B, dtype=bool)
+        for t in range(G):
+            log_policy = F.log_softmax(logits / c.temperature, dim=-1)
+            sampled = torch.multinomial(log_policy.exp(), 1, generator=self.generator).squeeze(-1)
+            action = torch.where(greedy, logits.argmax(dim=-1), sampled)
+            _, reward, terminated, truncated, info = env.step(action.cpu().numpy())
+            active = torch.as_tensor(~done, device=self.device)
+            actions[:, t] = action * active
+            logprobs[:, t] = log_policy.gather(1, action[:, None]).squeeze(1) * active
+            step_values[:, t] = values * active
+            rewards[:, t] = torch.as_tensor(reward, dtype=torch.float32, device=self.device) * active
+            valid[:, t] = active
+            finished = (terminated | truncated) & ~done
+            if finished.any():  # then the final infos are present
+                scores[finished] = info["score"][finished]
+                successes[finished] = info["success"][finished]
+            done |= finished
+            if done.all():
+                break
+            logits, values = model.step(action, cache)
+        return Rollout(prompts, actions, logprobs, step_values, rewards, valid, ~greedy, scores, successes)
+
+    def _advantages(self, rollout: Rollout) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Advantages ``(B, G)`` and, for the ``value`` baseline, the critic's targets."""
+        c = self.config
+        returns = discounted_returns(rollout.rewards, rollout.valid, c.gamma)
+        targets = None
+        if c.baseline == "none":
+            advantages = returns
+        elif c.baseline == "mean":
+            if self.mean_baseline is None:
+                self.mean_baseline = torch.zeros(returns.shape[1], device=self.device)
+            advantages = (returns - self.mean_baseline) * rollout.valid
+            learn_valid = rollout.valid & rollout.learn[:, None]
+            observed = (returns * learn_valid).sum(0) / learn_valid.sum(0).clamp(min=1)
+            seen = learn_valid.any(0)
+            decay = c.mean_baseline_decay
+            self.mean_baseline[seen] = decay * self.mean_baseline[seen] + (1 - decay) * observed[seen]
+        elif c.baseline == "value":
+            advantages = generalized_advantages(rollout, c.gamma, c.gae_lambda)
+            targets = advantages + rollout.values
+        else:  # loo and greedy: one advantage per episode, from its return and the other rows of its prompt
+            episode_returns = returns[:, 0].view(-1, c.group_size)
+            if c.baseline == "loo":
+                baseline = (episode_returns.sum(1, keepdim=True) - episode_returns) / (c.group_size - 1)
+            else:
+                baseline = episode_returns[:, -1:].expand_as(episode_returns)
+            advantages = (episode_returns - baseline).reshape(-1, 1) * rollout.valid
+        if c.normalize_advantages:
+            learn_valid = rollout.valid & rollout.learn[:, None]
+            advantages = advantages / (advantages[learn_valid].std() + 1e-8) if learn_valid.sum() > 1 else advantages
+        return advantages, targets
+
+    def _update(self, rollout: Rollout) -> dict[str, float]:
+        """Epochs of minibatch updates on one rollout (steps 2 to 4 of the module docstring)."""
+        c, model = self.config, self.model
+        advantages, targets = self._advantages(rollout)
+        rows = torch.nonzero(rollout.learn).squeeze(1)
+        totals: dict[str, float] = {}
+        model.train()
+        for _ in range(c.update_epochs):
+            order = rows[torch.randperm(len(rows), generator=self.generator, device=self.device)]
+            for minibatch in order.tensor_split(c.num_minibatches):
+                losses = self._losses(rollout, minibatch, advantages, targets)
+                self.optimizer.zero_grad(set_to_none=True)
+                losses["loss"].backward()
+                grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), c.max_grad_norm)
+                self.optimizer.step()
+                for key, value in {**losses, "grad_norm": grad_norm}.items():
+                    totals[key] = totals.get(key, 0.0) + value.item() / (c.update_epochs * c.num_minibatches)
+        self.num_updates += 1
+        learn = rollout.learn.cpu().numpy()
+        metrics = {
+            "update": self.num_updates,
+            "return": float(rollout.rewards.sum(1)[rollout.learn].mean()),
+            "score": float(rollout.scores[learn].mean()),
+            "success": float(rollout.successes[learn].mean()),
+            "episode_length": float(rollout.valid.sum(1)[rollout.learn].float().mean()),
+            "learning_rate": self.optimizer.param_groups[0]["lr"],
+            "kl_coef": self.kl_coef,
+            **totals,
+        }
+        if c.baseline == "greedy":
+            metrics["greedy_score"] = float(rollout.scores[~learn].mean())
+        return metrics
+
+    def _losses(
+        self, rollout: Rollout, rows: torch.Tensor, advantages: torch.Tensor, targets: torch.Tensor | None
+    ) -> dict[str, torch.Tensor]:
+        c = self.config
+        actions, valid = rollout.actions[rows], rollout.valid[rows]
+        logits, values = action_logits(self.model, rollout.prompts[rows], actions)
+        log_policy = F.log_softmax(logits / c.temperature, dim=-1)
+        logprobs = log_policy.gather(2, actions[..., None]).squeeze(-1)
+        ratio = torch.exp(logprobs - rollout.logprobs[rows])
+        advantage = advantages[rows]
+        surrogate = torch.min(ratio * advantage, ratio.clamp(1 - c.clip_range, 1 + c.clip_range) * advantage)
+        episodes = len(rows)
+        tokens = valid.sum().clamp(min=1)
+
+        def per_episode(x: torch.Tensor) -> torch.Tensor:  # summed over an episode's tokens, mean over episodes
+            return (x * valid).sum() / episodes
+
+        entropy = -(log_policy.exp() * log_policy).sum(-1)
+        losses = {"policy_loss": -per_episode(surrogate), "entropy": per_episode(entropy)}
+        loss = losses["policy_loss"] - c.entropy_coef * losses["entropy"]
+        if targets is not None:
+            losses["value_loss"] = per_episode((values - targets[rows]) ** 2)
+            loss = loss + c.value_coef * losses["value_loss"]
+        if self.reference is not None:
+            with torch.no_grad():
+                reference_logits, _ = action_logits(self.reference, rollout.prompts[rows], actions)
+            reference_log_policy = F.log_softmax(reference_logits / c.temperature, dim=-1)
+            kl = (log_policy.exp() * (log_policy - reference_log_policy)).sum(-1)
+            losses["kl_loss"] = per_episode(kl)
+            loss = loss + self.kl_coef * losses["kl_loss"]
+            losses["kl"] = (kl * valid).sum() / tokens
+        losses["entropy"] = (entropy * valid).sum() / tokens  # reported per token
+        losses["loss"] = loss
+        return losses
+
+    # -- logging -----------------------------------------------------------------------------------------------
+
+    def _log(self, metrics: dict[str, float]) -> None:
+        """Keep the row, append it to ``log_dir/progress.csv`` and TensorBoard, and print it when verbose."""
+        metrics.setdefault("kl", 0.0)
+        self.log_rows.append(metrics)
+        c = self.config
+        if c.log_dir is not None:
+            directory = Path(c.log_dir)
+            directory.mkdir(parents=True, exist_ok=True)
+            new_file = self._csv_file is None
+            self._csv_file = directory / "progress.csv"
+            with self._csv_file.open("w" if new_file else "a", newline="") as handle:
+                writer = csv.DictWriter(handle, fieldnames=list(metrics), extrasaction="ignore")
+                if new_file:
+                    writer.writeheader()
+                writer.writerow(metrics)
+            self._write_tensorboard(directory, metrics)
+        if c.verbose and (self.num_updates % c.log_every == 0 or self.num_updates == 1):
+            print(
+                f"update {self.num_updates:5d}  steps {self.num_env_steps:8d}  return {metrics['return']:.3f}  "
+                f"success {metrics['success']:.3f}  entropy {metrics['entropy']:.3f}  kl {metrics['kl']:.4f}  "
+                f"loss {metrics['loss']:.4f}  lr {metrics['learning_rate']:.2e}  {metrics['steps_per_s']:.0f} steps/s"
+            )
+
+    def _write_tensorboard(self, directory: Path, metrics: dict[str, float]) -> None:
+        if self._tensorboard is None:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+            except ImportError:  # tensorboard is optional
+                self._tensorboard = False
+                return
+            self._tensorboard = SummaryWriter(str(directory))
+        if self._tensorboard:
+            for key, value in metrics.items():
+                self._tensorboard.add_scalar(f"pg/{key}", value, self.num_env_steps)

@@ -1,0 +1,118 @@
+"""Supervised training of the Transformer policy on the task's reference answers (teacher forcing).
+
+Usable alone, as the ``supervised`` baseline, and as the warm start of the policy-gradient agent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from agents.base import Callback, EnvLike, check_total_steps
+from agents.envs import as_vector_env
+from agents.torch_agent import PolicyConfig, TransformerAgent, task_of
+from agents.transformer import TransformerPolicy
+from textgym.task import Example, Task
+
+
+def answer_batch(task: Task, examples: Sequence[Example], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Prompt slots ``(B, P)`` and target actions ``(B, G)`` (first reference, ``<eos>``, then pad)."""
+    prompts = np.zeros((len(examples), task.max_prompt_len), dtype=np.int64)
+    targets = np.zeros((len(examples), task.max_gen_len), dtype=np.int64)
+    for row, example in enumerate(examples):
+        prompts[row, : len(example.prompt_ids)] = example.prompt_ids
+        actions = task.oracle_actions(example)
+        targets[row, : len(actions)] = actions
+    return torch.as_tensor(prompts, device=device), torch.as_tensor(targets, device=device)
+
+
+def action_logits(
+    model: TransformerPolicy, prompts: torch.Tensor, actions: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits ``(B, G, V)`` and values ``(B, G)`` at every answer position, with ``actions`` ``(B, G)`` fed in
+    (teacher forcing): position ``t`` sees the prompt and ``actions[:, :t]``."""
+    P, G = model.config.prompt_len, actions.shape[1]
+    bos = torch.full((len(prompts), 1), model.bos_id, dtype=prompts.dtype, device=prompts.device)
+    logits, values = model(torch.cat([prompts, bos, actions[:, : G - 1]], dim=1))
+    return logits[:, P:], values[:, P:]
+
+
+def teacher_forcing_loss(model: TransformerPolicy, task: Task, examples: Sequence[Example]) -> tuple[torch.Tensor, int]:
+    """Mean cross-entropy of the reference answers (``<eos>`` included) and the number of answer tokens."""
+    prompts, targets = answer_batch(task, examples, model.embedding.weight.device)
+    logits, _ = action_logits(model, prompts, targets)
+    mask = targets != 0
+    loss = F.cross_entropy(logits[mask], targets[mask])
+    return loss, int(mask.sum())
+
+
+def supervised_update(
+    model: TransformerPolicy,
+    task: Task,
+    optimizer: torch.optim.Optimizer,
+    rng: np.random.Generator,
+    batch_size: int,
+    max_grad_norm: float,
+) -> tuple[int, float]:
+    """One update on ``batch_size`` fresh train-split examples; returns the answer tokens read (each counts as one
+    environment step of demonstration) and the loss."""
+    model.train()
+    loss, tokens = teacher_forcing_loss(model, task, [task.sample(rng, "train") for _ in range(batch_size)])
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+    optimizer.step()
+    return tokens, loss.item()
+
+
+@dataclass
+class SupervisedConfig(PolicyConfig):
+    """Hyper-parameters of :class:`SupervisedAgent` (model sizes: see :class:`PolicyConfig`).
+
+    Args:
+        batch_size: examples per update.
+        learning_rate: AdamW learning rate.
+        weight_decay: AdamW weight decay.
+        max_grad_norm: gradient-norm clipping.
+    """
+
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.01
+    max_grad_norm: float = 1.0
+
+
+class SupervisedAgent(TransformerAgent):
+    """Teacher-forced cross-entropy on the reference answers of the train split.
+
+    Every answer token read (``<eos>`` included) counts as one environment step, so its budget compares with the
+    RL agents'. Takes the options of :class:`SupervisedConfig`.
+    """
+
+    config_class = SupervisedConfig
+
+    def __init__(self, seed: int = 0, **options) -> None:
+        super().__init__(seed, **options)
+        self.rng = np.random.default_rng(seed)
+        self.optimizer: torch.optim.Optimizer | None = None
+
+    def learn(self, env: EnvLike, total_steps: int, callback: Callback | None = None) -> SupervisedAgent:
+        total_steps = check_total_steps(total_steps)
+        task = task_of(as_vector_env(env, num_envs=1, seed=self.seed))
+        model = self.build_model(task)
+        if self.optimizer is None:
+            c = self.config
+            self.optimizer = torch.optim.AdamW(model.parameters(), lr=c.learning_rate, weight_decay=c.weight_decay)
+        target = self.num_env_steps + total_steps
+        while self.num_env_steps < target:
+            tokens, loss = supervised_update(
+                model, task, self.optimizer, self.rng, self.config.batch_size, self.config.max_grad_norm
+            )
+            self.num_env_steps += tokens
+            if callback is not None and callback({"env_steps": self.num_env_steps, "loss": loss}) is False:
+                break
+        return self

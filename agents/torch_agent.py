@@ -1,0 +1,140 @@
+"""What the agents that train a :class:`~agents.transformer.TransformerPolicy` share: building the model for an
+environment, the device, acting from observations, and saving / loading."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from agents.base import Agent, batch_observations
+from agents.transformer import TransformerConfig, TransformerPolicy
+from textgym.task import Task
+
+
+@dataclass
+class PolicyConfig:
+    """Model size and placement, shared by every agent that trains a Transformer policy.
+
+    Args:
+        d_model: width of the residual stream.
+        n_heads: attention heads.
+        n_layers: Transformer blocks.
+        d_ff: feed-forward width.
+        dropout: dropout rate.
+        device: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
+    """
+
+    d_model: int = 128
+    n_heads: int = 4
+    n_layers: int = 2
+    d_ff: int = 512
+    dropout: float = 0.0
+    device: str = "auto"
+
+
+def resolve_device(device: str) -> torch.device:
+    """``"auto"`` becomes CUDA when available, else CPU; anything else must be a valid torch device string."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        return torch.device(device)
+    except RuntimeError as error:
+        raise ValueError(f"unknown device {device!r}; expected 'auto', 'cpu', 'cuda' or 'cuda:N'") from error
+
+
+def task_of(env: gym.vector.VectorEnv) -> Task:
+    """The textgym Task behind a vector environment (the native one or Gymnasium's sync / async wrappers)."""
+    task = getattr(env.unwrapped, "task", None)
+    if task is None and hasattr(env, "get_attr"):
+        task = env.get_attr("task")[0]
+    if not isinstance(task, Task):
+        raise ValueError(f"{env!r} is not a textgym environment: it has no textgym Task")
+    return task
+
+
+def make_config(config_class: type, options: dict[str, Any]) -> Any:
+    """``config_class(**options)``, with ``ValueError`` naming an unknown option and listing the valid ones."""
+    names = [field.name for field in dataclasses.fields(config_class)]
+    unknown = sorted(set(options) - set(names))
+    if unknown:
+        raise ValueError(f"unknown option(s) {unknown} for {config_class.__name__}; valid options: {names}")
+    return config_class(**options)
+
+
+class TransformerAgent(Agent):
+    """Base of the agents that train a :class:`TransformerPolicy`.
+
+    Subclasses set ``config`` (a dataclass that extends :class:`PolicyConfig`) and implement ``learn``; the model
+    is built on the first ``learn`` from the environment's task, or restored by ``load``.
+    """
+
+    config_class: type[PolicyConfig] = PolicyConfig
+
+    def __init__(self, seed: int = 0, **options: Any) -> None:
+        super().__init__(seed)
+        self.config = make_config(self.config_class, options)
+        self.device = resolve_device(self.config.device)
+        self.model: TransformerPolicy | None = None
+
+    def build_model(self, task: Task) -> TransformerPolicy:
+        """Create the model for ``task`` (seeded by the agent's seed), or check that the existing one fits it."""
+        c = self.config
+        model_config = TransformerConfig(
+            vocab_size=task.tokenizer.vocab_size,
+            prompt_len=task.max_prompt_len,
+            max_len=task.max_prompt_len + 1 + task.max_gen_len,
+            d_model=c.d_model,
+            n_heads=c.n_heads,
+            n_layers=c.n_layers,
+            d_ff=c.d_ff,
+            dropout=c.dropout,
+        )
+        if self.model is not None:
+            if self.model.config != model_config:
+                raise ValueError(f"this agent's model was built for {self.model.config}, not for task {task!r}")
+            return self.model
+        torch.manual_seed(self.seed)
+        self.model = TransformerPolicy(model_config).to(self.device)
+        return self.model
+
+    def predict(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        if self.model is None:
+            raise RuntimeError(f"{type(self).__name__} has no model yet: call learn(env, ...) or load(path) first")
+        obs = batch_observations(obs)
+        expected = self.model.config.prompt_len + self.model.config.gen_len
+        if obs.shape[1] != expected:
+            raise ValueError(f"observations have {obs.shape[1]} slots; this agent's model reads {expected} (P + G)")
+        self.model.eval()
+        actions = self.model.select_action(torch.as_tensor(obs, device=self.device), deterministic=deterministic)
+        return actions.cpu().numpy().astype(np.int64)
+
+    def save(self, path: str | Path) -> None:
+        if self.model is None:
+            raise RuntimeError(f"{type(self).__name__} has no model to save: call learn(env, ...) first")
+        torch.save(
+            {
+                "agent": type(self).__name__,
+                "seed": self.seed,
+                "config": dataclasses.asdict(self.config),
+                "model_config": self.model.config_dict(),
+                "model": self.model.state_dict(),
+                "num_env_steps": self.num_env_steps,
+            },
+            path,
+        )
+
+    def load(self, path: str | Path) -> TransformerAgent:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        if state["agent"] != type(self).__name__:
+            raise ValueError(f"{path} holds a {state['agent']}, not a {type(self).__name__}")
+        self.__init__(seed=state["seed"], **{**state["config"], "device": self.config.device})
+        self.model = TransformerPolicy(TransformerConfig(**state["model_config"])).to(self.device)
+        self.model.load_state_dict(state["model"])
+        self.num_env_steps = state["num_env_steps"]
+        return self

@@ -1,0 +1,271 @@
+"""TransformerPolicy: a small decoder-only Transformer that reads a textgym observation and writes the next token.
+
+The whole model is in this file. It reads the environment's fixed observation layout as one causal sequence:
+
+    position:  0 ... P-1          P      P+1 ... P+G
+    token:     prompt slots      <bos>   generated tokens
+               (pad included)
+
+Prompt slots keep their pads, so the model sees where the prompt ends, and every answer position ``t`` sits at
+the same sequence position ``P + 1 + t`` in every episode. The logits at position ``P + t`` choose answer token
+``t``. ``<bos>`` is one extra embedding row (id ``V``) that the policy never emits; neither does it emit
+``<pad>``, which is not part of any text.
+
+Two ways to run it:
+
+- :meth:`TransformerPolicy.forward` over whole sequences (training, evaluation from observations);
+- :meth:`TransformerPolicy.prefill` then :meth:`TransformerPolicy.step` with a :class:`KVCache` (generation):
+  each new token costs one incremental step that attends to the cached keys and values.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+MASKED_LOGIT = -1e9
+"""Logit of a token the policy never emits: a probability of exactly 0 without the NaNs that -inf gives in
+entropies and KL divergences."""
+
+
+@dataclass
+class TransformerConfig:
+    """Sizes of a :class:`TransformerPolicy`.
+
+    Args:
+        vocab_size: V, the environment's vocabulary (actions ``0 .. V-1``); the model adds ``<bos>`` as id V.
+        prompt_len: P, the observation's prompt slots.
+        max_len: the longest sequence the model reads: ``P + 1 + G`` for G generation slots.
+        d_model: width of the residual stream.
+        n_heads: attention heads; must divide ``d_model``.
+        n_layers: Transformer blocks.
+        d_ff: width of each block's feed-forward layer.
+        dropout: dropout rate in attention and feed-forward outputs (0 for RL by default).
+    """
+
+    vocab_size: int
+    prompt_len: int
+    max_len: int
+    d_model: int = 128
+    n_heads: int = 4
+    n_layers: int = 2
+    d_ff: int = 512
+    dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("vocab_size", "prompt_len", "max_len", "d_model", "n_heads", "n_layers", "d_ff"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"TransformerConfig.{name} must be a positive integer, got {value!r}")
+        if self.d_model % self.n_heads:
+            raise ValueError(f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})")
+        if self.max_len <= self.prompt_len:
+            raise ValueError(f"max_len ({self.max_len}) must exceed prompt_len ({self.prompt_len})")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+
+    @property
+    def gen_len(self) -> int:
+        """G, the generation slots: ``max_len - P - 1``."""
+        return self.max_len - self.prompt_len - 1
+
+
+@dataclass
+class KVCache:
+    """Keys and values of every layer for the sequence so far, preallocated to ``max_len`` positions.
+
+    ``keys[i]`` and ``values[i]`` have shape ``(B, n_heads, max_len, head_dim)``; positions ``[0, length)`` hold
+    the sequence so far, the same length for every row of the batch.
+    """
+
+    keys: list[torch.Tensor]
+    values: list[torch.Tensor]
+    length: int = 0
+
+
+def sinusoidal_positions(max_len: int, d_model: int) -> torch.Tensor:
+    """The fixed sinusoidal position encoding of "Attention Is All You Need", shape ``(max_len, d_model)``."""
+    position = torch.arange(max_len, dtype=torch.float32)[:, None]
+    frequency = torch.exp(torch.arange(0, d_model, 2, dtype=torch.float32) * (-math.log(10_000.0) / d_model))
+    encoding = torch.zeros(max_len, d_model)
+    encoding[:, 0::2] = torch.sin(position * frequency)
+    encoding[:, 1::2] = torch.cos(position * frequency[: d_model // 2])
+    return encoding
+
+
+class CausalSelfAttention(nn.Module):
+    def __init__(self, config: TransformerConfig) -> None:
+        super().__init__()
+        self.n_heads = config.n_heads
+        self.qkv = nn.Linear(config.d_model, 3 * config.d_model)
+        self.out = nn.Linear(config.d_model, config.d_model)
+        self.dropout = config.dropout
+
+    def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
+        """Attend causally over ``x`` (B, T, d). With a cache, ``x`` continues the cached sequence: its keys and
+        values are written at positions ``[cache.length, cache.length + T)`` and the queries see everything up to
+        themselves."""
+        B, T, d = x.shape
+        q, k, v = (t.view(B, T, self.n_heads, d // self.n_heads).transpose(1, 2) for t in self.qkv(x).split(d, dim=2))
+        start = 0
+        if cache is not None:
+            start = cache.length
+            cache.keys[layer][:, :, start : start + T] = k
+            cache.values[layer][:, :, start : start + T] = v
+            k, v = cache.keys[layer][:, :, : start + T], cache.values[layer][:, :, : start + T]
+        dropout = self.dropout if self.training else 0.0
+        if start == 0:
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=dropout)
+        else:  # T new queries at positions start..start+T-1 see keys 0..their own position
+            visible = torch.ones(T, start + T, dtype=torch.bool, device=x.device).tril(diagonal=start)
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=visible, dropout_p=dropout)
+        return self.out(y.transpose(1, 2).reshape(B, T, d))
+
+
+class Block(nn.Module):
+    """Pre-norm Transformer block: attention then feed-forward, each added to the residual stream."""
+
+    def __init__(self, config: TransformerConfig) -> None:
+        super().__init__()
+        self.ln_attention = nn.LayerNorm(config.d_model)
+        self.attention = CausalSelfAttention(config)
+        self.ln_ff = nn.LayerNorm(config.d_model)
+        self.ff = nn.Sequential(
+            nn.Linear(config.d_model, config.d_ff),
+            nn.GELU(),
+            nn.Linear(config.d_ff, config.d_model),
+            nn.Dropout(config.dropout),
+        )
+
+    def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
+        x = x + self.attention(self.ln_attention(x), cache, layer)
+        return x + self.ff(self.ln_ff(x))
+
+
+class TransformerPolicy(nn.Module):
+    """Decoder-only Transformer with tied input/output embeddings and a value head.
+
+    Outputs, per sequence position, logits over the V actions (``<pad>`` at :data:`MASKED_LOGIT`) and a value
+    estimate.
+    """
+
+    def __init__(self, config: TransformerConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.bos_id = config.vocab_size
+        self.embedding = nn.Embedding(config.vocab_size + 1, config.d_model)
+        self.register_buffer("positions", sinusoidal_positions(config.max_len, config.d_model), persistent=False)
+        self.dropout = nn.Dropout(config.dropout)
+        self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layers))
+        self.ln_final = nn.LayerNorm(config.d_model)
+        self.value_head = nn.Linear(config.d_model, 1)
+        self.apply(self._init_weights)
+        # Embeddings at std d_model**-0.5, scaled by sqrt(d_model) on input (as in "Attention Is All You Need") so
+        # that tokens and the unit-scale sinusoidal positions weigh alike, and by 1/sqrt(d_model) on output (as in
+        # T5) so that the tied logits start small: a near-uniform first policy explores.
+        nn.init.normal_(self.embedding.weight, mean=0.0, std=config.d_model**-0.5)
+        self.embedding_scale = math.sqrt(config.d_model)
+
+    @staticmethod
+    def _init_weights(module: nn.Module) -> None:
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+
+    # -- sequences ---------------------------------------------------------------------------------------------
+
+    def sequence_from_observation(self, obs: torch.Tensor) -> torch.Tensor:
+        """The model's input for observations ``(B, P + G)``: prompt slots, ``<bos>``, generated slots."""
+        P = self.config.prompt_len
+        bos = torch.full((obs.shape[0], 1), self.bos_id, dtype=obs.dtype, device=obs.device)
+        return torch.cat([obs[:, :P], bos, obs[:, P:]], dim=1)
+
+    def _heads(self, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        hidden = self.ln_final(hidden)
+        logits = (hidden @ self.embedding.weight[: self.config.vocab_size].T) / self.embedding_scale
+        logits[..., 0] = MASKED_LOGIT  # never emit <pad>
+        return logits, self.value_head(hidden).squeeze(-1)
+
+    def _embed(self, tokens: torch.Tensor, start: int) -> torch.Tensor:
+        embedded = self.embedding(tokens) * self.embedding_scale
+        return self.dropout(embedded + self.positions[start : start + tokens.shape[1]])
+
+    def forward(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits ``(B, T, V)`` and values ``(B, T)`` for token sequences ``(B, T)`` that start at position 0."""
+        if tokens.shape[1] > self.config.max_len:
+            raise ValueError(f"sequence of {tokens.shape[1]} tokens exceeds max_len {self.config.max_len}")
+        x = self._embed(tokens, 0)
+        for block in self.blocks:
+            x = block(x)
+        return self._heads(x)
+
+    # -- incremental generation --------------------------------------------------------------------------------
+
+    def new_cache(self, batch_size: int) -> KVCache:
+        """An empty cache for ``batch_size`` sequences."""
+        c = self.config
+        shape = (batch_size, c.n_heads, c.max_len, c.d_model // c.n_heads)
+        param = self.embedding.weight
+        return KVCache(
+            keys=[torch.zeros(shape, dtype=param.dtype, device=param.device) for _ in range(c.n_layers)],
+            values=[torch.zeros(shape, dtype=param.dtype, device=param.device) for _ in range(c.n_layers)],
+        )
+
+    def extend(self, tokens: torch.Tensor, cache: KVCache) -> tuple[torch.Tensor, torch.Tensor]:
+        """Append ``tokens`` ``(B, T)`` to the cached sequences; return logits ``(B, V)`` and values ``(B,)`` at the
+        last new position. ``prefill`` and ``step`` are the two uses."""
+        T = tokens.shape[1]
+        if cache.length + T > self.config.max_len:
+            raise ValueError(
+                f"cannot extend a cache of {cache.length} positions by {T}: max_len is {self.config.max_len}"
+            )
+        x = self._embed(tokens, cache.length)
+        for layer, block in enumerate(self.blocks):
+            x = block(x, cache, layer)
+        cache.length += T
+        logits, values = self._heads(x[:, -1])
+        return logits, values
+
+    def prefill(self, prompt_slots: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, KVCache]:
+        """Start generation: read the prompt slots ``(B, P)`` and ``<bos>``; return the logits and values that
+        choose the first answer token, and the cache."""
+        cache = self.new_cache(prompt_slots.shape[0])
+        bos = torch.full((prompt_slots.shape[0], 1), self.bos_id, dtype=prompt_slots.dtype, device=prompt_slots.device)
+        logits, values = self.extend(torch.cat([prompt_slots, bos], dim=1), cache)
+        return logits, values, cache
+
+    def step(self, tokens: torch.Tensor, cache: KVCache) -> tuple[torch.Tensor, torch.Tensor]:
+        """Feed the tokens just generated ``(B,)``; return logits ``(B, V)`` and values ``(B,)`` for the next one."""
+        return self.extend(tokens[:, None], cache)
+
+    # -- acting from observations ------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def select_action(
+        self,
+        obs: torch.Tensor,
+        deterministic: bool = True,
+        temperature: float = 1.0,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """Next actions ``(B,)`` for observations ``(B, P + G)`` in any state of their episodes.
+
+        The number of tokens generated so far is read from the observation (the last non-pad generated slot), so
+        rows may be at different steps; one forward pass serves them all.
+        """
+        P = self.config.prompt_len
+        logits, _ = self(self.sequence_from_observation(obs))
+        generated = obs[:, P:] != 0
+        steps = torch.where(generated.any(dim=1), generated.shape[1] - generated.flip(1).int().argmax(dim=1), 0)
+        logits = logits[torch.arange(len(obs), device=obs.device), P + steps]
+        if deterministic:
+            return logits.argmax(dim=-1)
+        return torch.multinomial(F.softmax(logits / temperature, dim=-1), 1, generator=generator).squeeze(-1)
+
+    def config_dict(self) -> dict:
+        return asdict(self.config)

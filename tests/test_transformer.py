@@ -1,0 +1,105 @@
+import pytest
+import torch
+
+from agents.transformer import MASKED_LOGIT, TransformerConfig, TransformerPolicy, sinusoidal_positions
+
+CONFIG = TransformerConfig(vocab_size=11, prompt_len=7, max_len=7 + 1 + 9, d_model=32, n_heads=4, n_layers=3, d_ff=64)
+
+
+def random_batch(batch=5, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    prompts = torch.randint(0, CONFIG.vocab_size, (batch, CONFIG.prompt_len), generator=g)
+    answers = torch.randint(1, CONFIG.vocab_size, (batch, CONFIG.gen_len), generator=g)
+    return prompts, answers
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_kv_cache_logits_equal_full_sequence_logits(seed):
+    torch.manual_seed(seed)
+    model = TransformerPolicy(CONFIG).eval()
+    prompts, answers = random_batch(seed=seed)
+    with torch.no_grad():
+        full_logits, full_values = model(model.sequence_from_observation(torch.cat([prompts, answers], dim=1)))
+        logits, values, cache = model.prefill(prompts)
+        incremental, incremental_values = [logits], [values]
+        for t in range(CONFIG.gen_len):
+            logits, values = model.step(answers[:, t], cache)
+            incremental.append(logits)
+            incremental_values.append(values)
+    P = CONFIG.prompt_len
+    assert cache.length == CONFIG.max_len
+    torch.testing.assert_close(torch.stack(incremental, 1), full_logits[:, P:], atol=1e-5, rtol=0)
+    torch.testing.assert_close(torch.stack(incremental_values, 1), full_values[:, P:], atol=1e-5, rtol=0)
+
+
+def test_attention_is_causal():
+    model = TransformerPolicy(CONFIG).eval()
+    prompts, answers = random_batch()
+    sequence = model.sequence_from_observation(torch.cat([prompts, answers], dim=1))
+    changed = sequence.clone()
+    changed[:, 12:] = (changed[:, 12:] % (CONFIG.vocab_size - 1)) + 1
+    with torch.no_grad():
+        before, _ = model(sequence)
+        after, _ = model(changed)
+    torch.testing.assert_close(before[:, :12], after[:, :12])
+    assert not torch.allclose(before[:, 12:], after[:, 12:])
+
+
+def test_select_action_reads_the_step_from_the_observation():
+    """Rows at different steps in one batch act as they would alone, and as the cached generation does."""
+    torch.manual_seed(0)
+    model = TransformerPolicy(CONFIG).eval()
+    prompts, answers = random_batch(batch=4)
+    obs = torch.zeros(4, CONFIG.prompt_len + CONFIG.gen_len, dtype=torch.long)
+    obs[:, : CONFIG.prompt_len] = prompts
+    steps = [0, 1, 4, 8]
+    for row, step in enumerate(steps):
+        obs[row, CONFIG.prompt_len : CONFIG.prompt_len + step] = answers[row, :step]
+    actions = model.select_action(obs)
+    with torch.no_grad():
+        logits, _, cache = model.prefill(prompts)
+        expected = [logits.argmax(-1)]
+        for t in range(max(steps)):
+            logits, _ = model.step(answers[:, t], cache)
+            expected.append(logits.argmax(-1))
+    assert actions.tolist() == [expected[step][row].item() for row, step in enumerate(steps)]
+
+
+def test_pad_is_never_chosen_and_bos_is_not_an_action():
+    model = TransformerPolicy(CONFIG).eval()
+    prompts, answers = random_batch()
+    logits, _ = model(model.sequence_from_observation(torch.cat([prompts, answers], dim=1)))
+    assert logits.shape[-1] == CONFIG.vocab_size and model.bos_id == CONFIG.vocab_size
+    assert (logits[..., 0] == MASKED_LOGIT).all()
+    sampled = model.select_action(torch.cat([prompts, answers * 0], dim=1).repeat(50, 1), deterministic=False)
+    assert (sampled > 0).all()
+
+
+def test_tied_embeddings_and_sinusoidal_positions():
+    model = TransformerPolicy(CONFIG)
+    names = [name for name, _ in model.named_parameters()]
+    assert not any("lm_head" in name or "position" in name for name in names)  # tied output, fixed positions
+    positions = sinusoidal_positions(4, 6)
+    assert positions[0].tolist() == pytest.approx([0, 1, 0, 1, 0, 1])
+    assert positions[1, 0].item() == pytest.approx(torch.sin(torch.tensor(1.0)).item())
+    assert positions[1, 2].item() == pytest.approx(torch.sin(torch.tensor(10_000 ** (-2 / 6))).item())
+
+
+@pytest.mark.parametrize(
+    "field, value, match",
+    [("d_model", 30, "divisible"), ("n_layers", 0, "n_layers"), ("max_len", 7, "exceed"), ("dropout", 1.0, "dropout")],
+)
+def test_config_rejects_bad_sizes(field, value, match):
+    options = {**CONFIG.__dict__, field: value}
+    with pytest.raises(ValueError, match=match):
+        TransformerConfig(**options)
+
+
+def test_cache_overflow_raises():
+    model = TransformerPolicy(CONFIG).eval()
+    prompts, _ = random_batch()
+    _, _, cache = model.prefill(prompts)
+    for _ in range(CONFIG.gen_len):
+        model.step(torch.ones(len(prompts), dtype=torch.long), cache)
+    with pytest.raises(ValueError, match="max_len"):
+        model.step(torch.ones(len(prompts), dtype=torch.long), cache)
