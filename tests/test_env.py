@@ -176,7 +176,7 @@ def test_step_before_reset_and_after_end_raise():
         ({"task": "Copy", "min_length": 4, "max_length": 2}, "got 2"),
         ({"task": "Copy", "num_symbols": 30}, "got 30"),
         ({"task": "Dyck", "num_kinds": 1}, "got 1"),
-        ({"task": "Copy", "metric": "bleu"}, "'bleu'"),
+        ({"task": "Copy", "metric": "blue"}, "'blue'"),
         ({"task": "Copy", "split": "dev"}, "'dev'"),
         ({"task": "Copy", "reward_mode": "shaped"}, "'shaped'"),
         ({"task": "Copy", "render_mode": "human"}, "'human'"),
