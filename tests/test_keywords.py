@@ -3,7 +3,7 @@ import pytest
 
 from textgym.task import SPLITS, split_of
 from textgym.tasks import make_task
-from textgym.tasks.keywords import coverage, sentences_for
+from textgym.tasks.keywords import all_concept_sets, coverage, sentences_for
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +57,11 @@ def test_references_use_every_concept_and_the_oracle_succeeds(task):
         for reference in example.references:
             assert coverage(reference.split(), concepts) == 1.0 and reference.endswith(" .")
     assert sizes == {3, 4}
+
+
+def test_there_are_1624_concept_sets():
+    # 8 agents x 29 verb-object pairs x (no place or one of 6)
+    assert len({" ".join(sorted(c for c in choices if c)) for choices in all_concept_sets()}) == 8 * 29 * 7 == 1_624
 
 
 def test_concept_sets_are_held_out(task):

@@ -135,6 +135,8 @@ def test_bad_options_raise_naming_the_value(name, options, match):
 def test_no_length_knob_for_a_curriculum(name):
     with pytest.raises(ValueError, match=f"task '{name}' has no length range; .* got 4"):
         make_task(name).sample(np.random.default_rng(0), max_length=4)
+    with pytest.raises(ValueError, match="no length range to grow"):
+        gym.make(f"textgym/{name}-v0", curriculum=True)
 
 
 @pytest.mark.parametrize("name", LANGUAGE)

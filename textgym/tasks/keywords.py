@@ -67,10 +67,10 @@ class KeywordsToSentence(LanguageTask):
         return unique_words([*AGENTS, *VERBS, *objects, *PLACES, *self.answer_words()])
 
     def answer_words(self) -> Sequence[str]:
-        return unique_words(sentence for choices in _all_concept_sets() for sentence in sentences_for(*choices))
+        return unique_words(sentence for choices in all_concept_sets() for sentence in sentences_for(*choices))
 
     def length_bounds(self, cost: Cost) -> tuple[int, int]:
-        sets = _all_concept_sets()
+        sets = all_concept_sets()
         prompt = max(cost(" ".join(_concepts(*choices))) for choices in sets)
         return prompt, max(cost(sentence) for choices in sets for sentence in sentences_for(*choices))
 
@@ -124,7 +124,8 @@ def sentences_for(agent: str, verb: str, obj: str, place: str | None) -> tuple[s
 
 
 @functools.cache
-def _all_concept_sets() -> tuple[tuple[str, str, str, str | None], ...]:
+def all_concept_sets() -> tuple[tuple[str, str, str, str | None], ...]:
+    """Every concept set as ``(agent, verb, object, place or None)``: 8 x 29 x 7 = 1,624."""
     return tuple(
         (agent, verb, obj, place)
         for agent in AGENTS
