@@ -31,11 +31,20 @@ def random_actions(seed):
     return lambda env, obs, info: int(rng.integers(env.action_space.n))
 
 
-def test_all_algorithmic_ids_registered():
-    names = ["Copy", "Reverse", "RepeatCopy", "DuplicatedInput", "Sort", "Addition", "ReversedAddition", "Dyck"]
-    assert [f"textgym/{name}-v0" for name in names] == IDS[: len(names)]
-    for id_ in IDS:
-        assert gym.spec(id_).reward_threshold == 0.95
+def test_all_ids_registered_with_their_thresholds():
+    algorithmic = ["Copy", "Reverse", "RepeatCopy", "DuplicatedInput", "Sort", "Addition", "ReversedAddition", "Dyck"]
+    language = {
+        "SCAN": 0.95,
+        "NumberWords": 0.95,
+        "BabiQA": 0.95,
+        "KeywordsToSentence": 0.9,
+        "SentimentContinuation": 0.9,
+        "Summarisation": 0.9,
+    }
+    thresholds = {name: 0.95 for name in algorithmic} | language
+    assert [f"textgym/{name}-v0" for name in thresholds] == IDS
+    for name, threshold in thresholds.items():
+        assert gym.spec(f"textgym/{name}-v0").reward_threshold == threshold
 
 
 @pytest.mark.parametrize("env_id", IDS)
@@ -68,9 +77,10 @@ def test_observation_layout(env_id):
     assert obs.dtype == np.int64 and obs.shape == (P + G,)
     assert list(obs[:n]) == list(example.prompt_ids) and not obs[n:].any()
     symbol = int(np.flatnonzero(task.answer_mask())[-1])
-    obs, *_ = env.step(symbol)
-    obs, *_ = env.step(symbol)
-    assert list(obs[P : P + 3]) == [symbol, symbol, 0]
+    steps = min(2, G - 1)  # stay short of the episode's end (bAbI answers have G = 2)
+    for _ in range(steps):
+        obs, *_ = env.step(symbol)
+    assert list(obs[P : P + steps + 1]) == [symbol] * steps + [0]
 
 
 @pytest.mark.parametrize("env_id", IDS)
@@ -111,7 +121,8 @@ def test_dense_and_sparse_returns_are_equal(env_id):
         assert all(r == 0.0 for r in sparse_rewards[:-1])
         assert sum(dense_rewards) == pytest.approx(sum(sparse_rewards), abs=1e-12)
         saw_partial_credit |= any(r != 0 for r in dense_rewards[:-1])
-    assert saw_partial_credit  # dense rewards really arrive before the last step
+    if sparse.unwrapped.task.metric_name != "exact_match":
+        assert saw_partial_credit  # dense rewards really arrive before the last step
 
 
 @pytest.mark.parametrize("env_id", IDS)
@@ -176,7 +187,7 @@ def test_step_before_reset_and_after_end_raise():
         ({"task": "Copy", "min_length": 4, "max_length": 2}, "got 2"),
         ({"task": "Copy", "num_symbols": 30}, "got 30"),
         ({"task": "Dyck", "num_kinds": 1}, "got 1"),
-        ({"task": "Copy", "metric": "bleu"}, "'bleu'"),
+        ({"task": "Copy", "metric": "blue"}, "'blue'"),
         ({"task": "Copy", "split": "dev"}, "'dev'"),
         ({"task": "Copy", "reward_mode": "shaped"}, "'shaped'"),
         ({"task": "Copy", "render_mode": "human"}, "'human'"),

@@ -6,12 +6,16 @@ import pytest
 
 import textgym
 from textgym.task import SPLITS, split_of
-from textgym.tasks import TASKS, make_task
+from textgym.tasks import ALGORITHMIC_TASKS, make_task
 
 IDS = textgym.ENV_IDS
+ALGORITHMIC = [task.name for task in ALGORITHMIC_TASKS]
+# The sentiment task's reward is a lexicon score, not a match with a reference: its oracle and random policies are
+# checked in tests/test_sentiment.py.
+REFERENCE_SCORED_IDS = [id_ for id_ in IDS if id_ != "textgym/SentimentContinuation-v0"]
 
 
-@pytest.mark.parametrize("env_id", IDS)
+@pytest.mark.parametrize("env_id", REFERENCE_SCORED_IDS)
 def test_oracle_scores_one_on_1000_seeded_episodes(env_id):
     env = gym.make(env_id)
     for seed in range(1000):
@@ -21,7 +25,7 @@ def test_oracle_scores_one_on_1000_seeded_episodes(env_id):
         assert terminated and reward == 1.0 and info["score"] == 1.0 and info["success"]
 
 
-@pytest.mark.parametrize("env_id", IDS)
+@pytest.mark.parametrize("env_id", REFERENCE_SCORED_IDS)
 def test_random_policy_scores_below_threshold(env_id):
     env = gym.make(env_id)
     env.action_space.seed(0)
@@ -67,7 +71,7 @@ def check_answer(name, prompt, answer):
     raise AssertionError(name)
 
 
-@pytest.mark.parametrize("name", list(TASKS))
+@pytest.mark.parametrize("name", ALGORITHMIC)
 def test_answers_follow_each_tasks_rule(name):
     task = make_task(name)
     rng = np.random.default_rng(0)
@@ -80,7 +84,7 @@ def test_answers_follow_each_tasks_rule(name):
             assert len(example.reference_ids[0]) < task.max_gen_len
 
 
-@pytest.mark.parametrize("name", list(TASKS))
+@pytest.mark.parametrize("name", ALGORITHMIC)
 def test_splits_are_disjoint_and_cover_the_length_range(name):
     task = make_task(name)
     rng = np.random.default_rng(1)

@@ -2,13 +2,21 @@
 
 ``generated`` is one sequence (a string, or a sequence of token ids or words) and ``references`` a non-empty
 collection of such sequences; the score is the best over the references, as is usual when several answers are
-acceptable. Each metric gives 1.0 exactly when ``generated`` equals a reference.
+acceptable (BLEU instead counts n-gram matches against all references at once, as sacrebleu does). Every metric
+gives 1.0 when ``generated`` equals a reference; the sequence metrics (``exact_match``, ``token_accuracy``,
+``edit_similarity``) give 1.0 only then.
+
+The text metrics (``bleu``, ``chrf``, ``rouge_l``) come from the field's libraries (sacrebleu, rouge-score) and
+take strings; a sequence of words is joined with single spaces first.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
+from functools import cache
+from typing import Any
 
+import sacrebleu
 from rapidfuzz.distance import Levenshtein
 
 Tokens = Sequence[Hashable]
@@ -45,10 +53,35 @@ def edit_similarity(generated: Tokens, references: Sequence[Tokens]) -> float:
     return max(Levenshtein.normalized_similarity(generated, reference) for reference in references)
 
 
+def bleu(generated: Tokens, references: Sequence[Tokens]) -> float:
+    """Sentence BLEU (sacrebleu's defaults: 13a tokenisation, exponential smoothing, effective n-gram order) / 100,
+    with n-grams matched against all references together."""
+    _check_references(references)
+    return _from_percent(sacrebleu.sentence_bleu(_text(generated), [_text(r) for r in references]).score)
+
+
+def chrf(generated: Tokens, references: Sequence[Tokens]) -> float:
+    """Sentence chrF (sacrebleu's defaults: character n-grams up to 6, beta 2, whitespace ignored) / 100, against
+    the best-matching reference."""
+    _check_references(references)
+    return _from_percent(sacrebleu.sentence_chrf(_text(generated), [_text(r) for r in references]).score)
+
+
+def rouge_l(generated: Tokens, references: Sequence[Tokens]) -> float:
+    """ROUGE-L F1 (rouge-score: lower-cased alphanumeric tokens, no stemming), best over the references."""
+    _check_references(references)
+    scorer = _rouge_l_scorer()
+    prediction = _text(generated)
+    return float(max(scorer.score(_text(reference), prediction)["rougeL"].fmeasure for reference in references))
+
+
 METRICS: dict[str, Metric] = {
     "exact_match": exact_match,
     "token_accuracy": token_accuracy,
     "edit_similarity": edit_similarity,
+    "bleu": bleu,
+    "chrf": chrf,
+    "rouge_l": rouge_l,
 }
 
 
@@ -65,3 +98,20 @@ def _check_references(references: Sequence[Tokens]) -> None:
         raise ValueError(
             f"references must be a non-empty sequence of sequences (e.g. a tuple of strings), got {references!r}"
         )
+
+
+def _text(sequence: Tokens) -> str:
+    return sequence if isinstance(sequence, str) else " ".join(str(token) for token in sequence)
+
+
+def _from_percent(score: float) -> float:
+    # sacrebleu reports a perfect match as 100.00000000000004 at times; that is 1.0, not more.
+    return min(score / 100.0, 1.0)
+
+
+@cache
+def _rouge_l_scorer() -> Any:
+    # Imported on first use: rouge-score imports nltk, which would add most of a second to `import textgym`.
+    from rouge_score import rouge_scorer
+
+    return rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)

@@ -93,6 +93,11 @@ class Task:
         """Tokens that may come next in a valid answer (advice for agents; the environment accepts any token)."""
         return self.answer_mask()
 
+    def final_info(self, generated_ids: Sequence[int], example: Example) -> dict[str, Any]:
+        """Extra entries for the info of an episode's last step, beside ``score`` and ``success`` (none by default;
+        e.g. a fluency measure reported next to a reward that a policy could game)."""
+        return {}
+
     def oracle_actions(self, example: Example) -> list[int]:
         """The actions of a perfect answer: the first reference's ids, then ``<eos>``."""
         return [*example.reference_ids[0], self.tokenizer.eos_id]
@@ -130,17 +135,28 @@ def split_of(key: str) -> str:
     return "test" if bucket == 0 else "validation" if bucket == 1 else "train"
 
 
-def draw_in_split(draw: Callable[[], Example], split: str, max_tries: int = 10_000) -> Example:
-    """Call ``draw`` until it returns an example whose prompt lies in ``split`` (see :func:`split_of`).
+def draw_in_split(
+    draw: Callable[[], Any], split: str, max_tries: int = 10_000, key: Callable[[Any], str] | None = None
+) -> Any:
+    """Call ``draw`` until it returns something whose split key lies in ``split`` (see :func:`split_of`).
+
+    Args:
+        draw: returns one candidate (an :class:`Example` unless ``key`` says how to read another type).
+        split: one of :data:`SPLITS`.
+        max_tries: draws before giving up.
+        key: the text whose hash decides a candidate's split; by default the example's prompt. A task whose
+            prompts can share an answer (one number written two ways, one event told by different documents)
+            passes the answer's key, so that no held-out answer is seen in training.
 
     Raises ``ValueError`` when ``max_tries`` draws find none: the task's options leave too few distinct prompts
     for three disjoint splits.
     """
     check_split(split)
+    key = key or (lambda example: example.prompt)
     for _ in range(max_tries):
-        example = draw()
-        if split_of(example.prompt) == split:
-            return example
+        candidate = draw()
+        if split_of(key(candidate)) == split:
+            return candidate
     raise ValueError(
         f"no prompt of the {split!r} split found in {max_tries} draws; the task's options allow too few distinct "
         "prompts for disjoint train/validation/test splits (widen the length range or the alphabet)"

@@ -12,11 +12,20 @@ id    token      meaning
 
 followed by the task's symbols (characters or words) in the order the task lists them, so a task's ids are
 stable for a given set of options. ``encode`` never adds special tokens; ``decode`` drops them unless asked not to.
+
+:class:`BPETokenizer` learns its symbols (sub-word pieces) from a corpus with the ``tokenizers`` library and
+caches what it learned on disk (see :func:`cache_dir`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import tempfile
 from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import tokenizers
 
 PAD, EOS, EOT = "<pad>", "<eos>", "<eot>"
 SPECIAL_TOKENS: tuple[str, ...] = (PAD, EOS, EOT)
@@ -131,6 +140,97 @@ class WordTokenizer(Tokenizer):
 
     def join(self, symbols: Sequence[str]) -> str:
         return " ".join(symbols)
+
+
+METASPACE = "\u2581"  # "▁", marks the first piece of a word (SentencePiece's convention)
+BPE_FORMAT = 1  # bump when the way a BPE tokenizer is trained changes, so that old cache files are not reused
+
+
+class BPETokenizer(Tokenizer):
+    """Byte-pair encoding learned with the ``tokenizers`` library.
+
+    A text is split on whitespace and each word is encoded on its own, its first piece marked with ``▁``, so the
+    tokens of a text are the tokens of its words in order and decoding restores single spaces between words.
+    Special tokens keep their ids (0, 1, 2). A character outside the learned alphabet raises ``ValueError``
+    naming it (the library alone would drop it silently).
+
+    Build one with :meth:`train`, or with :meth:`cached` to train once per corpus and vocabulary size and load the
+    result from disk afterwards.
+
+    Args:
+        model: a trained ``tokenizers.Tokenizer`` whose first ids are the special tokens.
+    """
+
+    def __init__(self, model: tokenizers.Tokenizer) -> None:
+        vocab = model.get_vocab(with_added_tokens=True)
+        tokens = sorted(vocab, key=vocab.__getitem__)
+        if tuple(tokens[: len(SPECIAL_TOKENS)]) != SPECIAL_TOKENS:
+            raise ValueError(f"a BPE model must start with the special tokens {SPECIAL_TOKENS}, got {tokens[:3]}")
+        super().__init__(tokens[len(SPECIAL_TOKENS) :])
+        self.model = model
+        self.alphabet = frozenset(token for token in self.tokens[self.num_special :] if len(token) == 1) - {METASPACE}
+
+    @classmethod
+    def train(cls, corpus: Iterable[str], vocab_size: int) -> BPETokenizer:
+        """Learn merges from ``corpus`` (texts) until the vocabulary, special tokens included, has ``vocab_size``
+        ids or no pair is left to merge. The same corpus and size give the same tokenizer."""
+        model = tokenizers.Tokenizer(tokenizers.models.BPE())
+        model.pre_tokenizer = tokenizers.pre_tokenizers.Sequence(
+            [
+                tokenizers.pre_tokenizers.WhitespaceSplit(),
+                tokenizers.pre_tokenizers.Metaspace(replacement=METASPACE, prepend_scheme="always"),
+            ]
+        )
+        model.decoder = tokenizers.decoders.Metaspace(replacement=METASPACE, prepend_scheme="always")
+        trainer = tokenizers.trainers.BpeTrainer(
+            vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS), show_progress=False
+        )
+        model.train_from_iterator(corpus, trainer)
+        return cls(model)
+
+    @classmethod
+    def cached(cls, corpus: Sequence[str], vocab_size: int, directory: Path | None = None) -> BPETokenizer:
+        """:meth:`train` on ``corpus``, or load the result of an earlier identical call from ``directory``.
+
+        The cache file is named by a hash of the corpus, the vocabulary size and the ``tokenizers`` version, so a
+        changed corpus never reuses a stale tokenizer; a missing or unreadable file is trained again and written
+        atomically. ``directory`` defaults to :func:`cache_dir`.
+        """
+        key = hashlib.sha256(
+            "\n".join([f"textgym-bpe-{BPE_FORMAT}", str(vocab_size), tokenizers.__version__, *corpus]).encode("utf-8")
+        ).hexdigest()
+        path = (directory or cache_dir()) / f"bpe-{key[:24]}.json"
+        if path.is_file():
+            try:
+                return cls(tokenizers.Tokenizer.from_file(str(path)))
+            except Exception:  # the library raises a bare Exception for an unreadable file; train again below
+                pass
+        tokenizer = cls.train(corpus, vocab_size)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False, encoding="utf-8") as file:
+            file.write(tokenizer.model.to_str())
+        os.replace(file.name, path)
+        return tokenizer
+
+    def split(self, text: str) -> list[str]:
+        for character in text:
+            if not character.isspace() and character not in self.alphabet:
+                raise ValueError(
+                    f"character {character!r} of {text!r} is not in the alphabet of this BPETokenizer "
+                    f"({''.join(sorted(self.alphabet))})"
+                )
+        return self.model.encode(text, add_special_tokens=False).tokens
+
+    def join(self, symbols: Sequence[str]) -> str:
+        return self.model.decoder.decode(list(symbols))
+
+
+def cache_dir() -> Path:
+    """Where textgym caches what it builds (trained BPE tokenizers): ``$TEXTGYM_CACHE_DIR`` if set, else
+    ``$XDG_CACHE_HOME/textgym``, else ``~/.cache/textgym``."""
+    if os.environ.get("TEXTGYM_CACHE_DIR"):
+        return Path(os.environ["TEXTGYM_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "textgym"
 
 
 def _preview(items: Sequence[str], limit: int = 12) -> str:

@@ -7,10 +7,32 @@ from typing import Any
 
 from textgym.task import Task
 from textgym.tasks.algorithmic import Addition, Copy, DuplicatedInput, Dyck, RepeatCopy, Reverse, ReversedAddition, Sort
+from textgym.tasks.babi import BabiQA
+from textgym.tasks.keywords import KeywordsToSentence
+from textgym.tasks.number_words import NumberWords
+from textgym.tasks.scan import SCAN
+from textgym.tasks.sentiment import SentimentContinuation
+from textgym.tasks.summarisation import Summarisation
 
-TASKS: dict[str, type[Task]] = {
-    task.name: task for task in (Copy, Reverse, RepeatCopy, DuplicatedInput, Sort, Addition, ReversedAddition, Dyck)
-}
+ALGORITHMIC_TASKS: tuple[type[Task], ...] = (
+    Copy,
+    Reverse,
+    RepeatCopy,
+    DuplicatedInput,
+    Sort,
+    Addition,
+    ReversedAddition,
+    Dyck,
+)
+LANGUAGE_TASKS: tuple[type[Task], ...] = (
+    SCAN,
+    NumberWords,
+    BabiQA,
+    KeywordsToSentence,
+    SentimentContinuation,
+    Summarisation,
+)
+TASKS: dict[str, type[Task]] = {task.name: task for task in (*ALGORITHMIC_TASKS, *LANGUAGE_TASKS)}
 
 
 def make_task(name: str, **options: Any) -> Task:

@@ -1,0 +1,137 @@
+"""The shared base of the language tasks: word-level texts from grammars, scored by text metrics.
+
+A language task writes its prompts and answers as lower-case words separated by spaces (punctuation is a word of
+its own). Its vocabulary comes from its grammar's word lists. It reads them with a :class:`WordTokenizer` (one id
+per word, the default) or a :class:`BPETokenizer` (``tokenizer="bpe"``) learned from the task's own generated
+corpus. Scores compare words, so both tokenizers score a text alike; success means the answer's words equal a
+reference's words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from textgym.task import Example, Task, draw_in_split, split_of
+from textgym.tasks.grammar import Cost
+from textgym.tokenizers import BPETokenizer, WordTokenizer
+
+TOKENIZER_KINDS: tuple[str, ...] = ("word", "bpe")
+
+
+@dataclass(frozen=True)
+class Draw:
+    """One generated prompt with its references, as text, before tokenisation.
+
+    Attributes:
+        prompt: the prompt.
+        references: the acceptable answers (the first is the one the oracle types).
+        key: the text whose hash puts the draw in a split; the prompt unless answers must stay held out.
+        meta: extra facts about the example, kept in ``Example.meta``.
+    """
+
+    prompt: str
+    references: tuple[str, ...]
+    key: str
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+
+def check_choice(name: str, value: object, choices: Sequence[Any]) -> Any:
+    """Return ``value`` if it is one of ``choices`` (of the same type: ``2.0`` is not ``2``, ``True`` not ``1``),
+    else raise ``ValueError`` naming both."""
+    if not any(type(value) is type(choice) and value == choice for choice in choices):
+        raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}")
+    return value
+
+
+class LanguageTask(Task):
+    """Base of the word-level language tasks.
+
+    Subclasses set ``name``, ``metrics`` (the metric names the task accepts) and ``reward_threshold``, store their
+    own options, then call ``super().__init__``; they implement :meth:`vocabulary`, :meth:`answer_words`,
+    :meth:`length_bounds` and :meth:`draw` (or override :meth:`sample` and :meth:`corpus` for a finite dataset).
+
+    Args:
+        metric: one of the task's ``metrics``.
+        tokenizer: ``"word"`` (one id per vocabulary word) or ``"bpe"`` (sub-word pieces learned from
+            :meth:`corpus`, cached on disk, see :meth:`BPETokenizer.cached`).
+        bpe_vocab_size: ids of the BPE vocabulary, special tokens included (at most; training stops early when no
+            pair is left to merge). Ignored by the word tokenizer.
+    """
+
+    metrics: tuple[str, ...]
+    bpe_corpus_draws = 2_000  # prompts drawn (seed 0, train split kept) to train a BPE tokenizer
+
+    def __init__(self, metric: str, tokenizer: str = "word", bpe_vocab_size: int = 128) -> None:
+        self.metric_name = check_choice("metric", metric, self.metrics)
+        check_choice("tokenizer", tokenizer, TOKENIZER_KINDS)
+        if isinstance(bpe_vocab_size, bool) or not isinstance(bpe_vocab_size, int) or bpe_vocab_size < 8:
+            raise ValueError(f"bpe_vocab_size must be an integer >= 8, got {bpe_vocab_size!r}")
+        if tokenizer == "word":
+            self.tokenizer = WordTokenizer(self.vocabulary())
+        else:
+            # The word list joins the corpus so that every character of the vocabulary is in the BPE alphabet.
+            self.tokenizer = BPETokenizer.cached([*self.corpus(), " ".join(self.vocabulary())], bpe_vocab_size)
+        self._word_costs: dict[str, int] = {}
+        prompt_len, answer_len = self.length_bounds(self.cost)
+        self.max_prompt_len = prompt_len
+        self.max_gen_len = answer_len + 1
+        ids = sorted({i for word in self.answer_words() for i in self.tokenizer.encode(word)})
+        self.answer_symbols = tuple(self.tokenizer.tokens[i] for i in ids)
+
+    def vocabulary(self) -> Sequence[str]:
+        """Every word of the task's prompts and answers, in a fixed order (the word tokenizer's ids)."""
+        raise NotImplementedError
+
+    def answer_words(self) -> Sequence[str]:
+        """The words an answer may contain; their tokens and ``<eos>`` form the action mask."""
+        raise NotImplementedError
+
+    def length_bounds(self, cost: Cost) -> tuple[int, int]:
+        """Upper bounds on ``cost`` (tokens) of any prompt and any reference answer of the task."""
+        raise NotImplementedError
+
+    def draw(self, rng: np.random.Generator) -> Draw:
+        """One prompt with its references, from any split."""
+        raise NotImplementedError
+
+    def cost(self, text: str) -> int:
+        """Tokens of ``text`` under the task's tokenizer (the sum over its words, which are encoded one by one)."""
+        total = 0
+        for word in text.split():
+            if word not in self._word_costs:
+                self._word_costs[word] = len(self.tokenizer.encode(word))
+            total += self._word_costs[word]
+        return total
+
+    def corpus(self) -> list[str]:
+        """Texts to learn a BPE tokenizer from: prompts and references of the train split, drawn with seed 0."""
+        rng = np.random.default_rng(0)
+        draws = (self.draw(rng) for _ in range(self.bpe_corpus_draws))
+        return [text for d in draws if split_of(d.key) == "train" for text in (d.prompt, *d.references)]
+
+    def sample(self, rng: np.random.Generator, split: str = "train", max_length: int | None = None) -> Example:
+        check_no_length_knob(self, max_length)
+        drawn = draw_in_split(lambda: self.draw(rng), split, key=lambda d: d.key)
+        return self.make_example(drawn.prompt, drawn.references, **drawn.meta)
+
+    def words(self, generated_ids: Sequence[int]) -> list[str]:
+        """The words of a generated answer; a special id shows as its name (``<pad>``, ...) and so never matches."""
+        return self.tokenizer.decode(generated_ids, skip_special=False).split()
+
+    def score(self, generated_ids: Sequence[int], example: Example) -> float:
+        """The metric of the answer's words against the references' words."""
+        return self.metric(self.words(generated_ids), [reference.split() for reference in example.references])
+
+    def is_success(self, generated_ids: Sequence[int], example: Example) -> bool:
+        """Success rule: the answer's words equal one reference's words."""
+        return self.words(generated_ids) in [reference.split() for reference in example.references]
+
+
+def check_no_length_knob(task: Task, max_length: int | None) -> None:
+    """Language tasks have no length knob for a curriculum: ``max_length`` must be None."""
+    if max_length is not None:
+        raise ValueError(f"task {task.name!r} has no length range; max_length must be None, got {max_length!r}")
