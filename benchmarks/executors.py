@@ -61,8 +61,8 @@ class SerialExecutor(Executor):
 class ProcessExecutor(Executor):
     """Runs the items in a pool of ``workers`` fresh ("spawn") processes, each prepared by :func:`init_worker`.
 
-    ``fn`` and the items must be picklable; spawned processes import what they need anew, so nothing a parent
-    thread holds (such as torch's thread pool) is copied into them.
+    ``fn`` and the items must be picklable. Spawned processes import what they need anew instead of inheriting a
+    copy of this process (forking a process that has started torch's thread pool can deadlock).
     """
 
     def map_unordered(

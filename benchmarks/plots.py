@@ -76,19 +76,20 @@ def plot_aggregate(
         reference: the agent of the probability-of-improvement panel, or ``None`` to leave the panel out.
         improvement: P(reference > agent) with its 95% CI for each other agent.
     """
-    panels = [("IQM of final test scores", aggregate, (0.0, 1.0))]
+    panels = [("IQM of final test scores", "score", aggregate)]
     if reference is not None and improvement:
-        panels.append((f"P({reference} > agent)", improvement, (0.0, 1.0)))
-    figure = Figure(figsize=(4.8 * len(panels), 0.5 * max(len(aggregate), 2) + 1.4), layout="constrained")
-    for index, (title, intervals, limits) in enumerate(panels):
+        panels.append((f"P({reference} > agent)", "probability", improvement))
+    figure = Figure(figsize=(4.8 * len(panels), 0.45 * len(aggregate) + 1.6), layout="constrained")
+    for index, (title, xlabel, intervals) in enumerate(panels):
         axes = figure.add_subplot(1, len(panels), index + 1)
         names = list(intervals)
+        rows = [list(aggregate).index(name) for name in names]  # the same row for an agent in both panels
         points = np.array([intervals[name].point for name in names])
         errors = np.abs(np.array([[intervals[n].low, intervals[n].high] for n in names]).T - points)
-        axes.errorbar(points, range(len(names)), xerr=np.nan_to_num(errors), fmt="o", capsize=4)
-        axes.set_yticks(range(len(names)), names)
-        axes.invert_yaxis()
-        axes.set(title=title, xlim=(limits[0] - 0.02, limits[1] + 0.02))
+        axes.errorbar(points, rows, xerr=np.nan_to_num(errors), fmt="o", capsize=4)
+        axes.set_yticks(range(len(aggregate)), [f"{n} (reference)" if n == reference else n for n in aggregate])
+        axes.set(title=title, xlabel=xlabel, xlim=(-0.02, 1.02), ylim=(len(aggregate) - 0.5, -0.5))
+        axes.grid(axis="x", alpha=0.3)
         if index == 1:
             axes.axvline(0.5, color="grey", linestyle="--", linewidth=1)
     data = {

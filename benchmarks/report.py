@@ -182,7 +182,11 @@ def markdown(summary: Summary, records: list[dict[str, Any]], title: str = "") -
     lines += ["", "## Over all tasks", "", "| agent | tasks | IQM of final scores [95% CI] |", "|---|---:|---:|"]
     lines += [f"| {a} | {summary.tasks[a]} | {_interval(i)} |" for a, i in summary.aggregate.items()]
     if summary.reference is not None:
-        lines += ["", f"Probability that {summary.reference} beats each agent (a random seed of it on a random task):"]
+        lines += [
+            "",
+            f"Probability of improvement: the chance that a run of {summary.reference} scores higher than a run of "
+            "the other agent on a task drawn at random (ties count half).",
+        ]
         if summary.reference_note:
             lines += ["", f"({summary.reference_note}.)"]
         lines += ["", f"| agent | tasks | P({summary.reference} > agent) [95% CI] |", "|---|---:|---:|"]
