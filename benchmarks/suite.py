@@ -108,7 +108,6 @@ class Suite:
                 steps=self.steps,
                 eval_every=self.eval_every,
                 eval_episodes=self.eval_episodes,
-                eval_seed=EVAL_SEED,
             )
             for env in self.envs
             for agent in self.agents
