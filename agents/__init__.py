@@ -18,6 +18,10 @@ AGENTS: dict[str, str] = {
     "random": "agents.random_agent:RandomAgent",
     "supervised": "agents.supervised:SupervisedAgent",
     "pg": "agents.pg:PolicyGradientAgent",
+    "sb3-ppo": "agents.sb3:PPOAgent",
+    "sb3-a2c": "agents.sb3:A2CAgent",
+    "sb3-dqn": "agents.sb3:DQNAgent",
+    "sb3-maskable-ppo": "agents.sb3:MaskablePPOAgent",
 }
 """Built-in agents: name -> ``"module:factory"`` (imported only when used, so torch loads only when needed)."""
 

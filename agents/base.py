@@ -13,8 +13,10 @@ import numpy as np
 Callback = Callable[[dict[str, Any]], bool | None]
 """Called after every update with a dict of metrics (at least ``env_steps``); returning ``False`` stops learning."""
 
-EnvLike = str | gym.vector.VectorEnv
-"""A registered environment ID (e.g. ``"textgym/Copy-v0"``) or a Gymnasium vector environment."""
+EnvLike = str | gym.envs.registration.EnvSpec | gym.vector.VectorEnv
+"""A registered environment ID (e.g. ``"textgym/Copy-v0"``), an ``EnvSpec`` (an ID with options, as
+:func:`agents.envs.env_spec` makes it; ``gym.make`` and ``gym.make_vec`` take it like an ID) or a Gymnasium vector
+environment."""
 
 
 class Agent(ABC):

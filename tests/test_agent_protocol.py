@@ -48,7 +48,7 @@ def test_bad_arguments_raise():
         agent.predict(np.zeros((1, 11), dtype=np.int64))
     with pytest.raises(ValueError, match="total_steps must be a non-negative integer, got -5"):
         agent.learn("textgym/Copy-v0", -5)
-    with pytest.raises(ValueError, match="registered ID or a gymnasium VectorEnv"):
+    with pytest.raises(ValueError, match="registered ID, an EnvSpec or a gymnasium VectorEnv"):
         agent.learn(42, 10)
     agent.learn("textgym/Copy-v0", 0)
     with pytest.raises(ValueError, match="shape"):

@@ -71,6 +71,7 @@ def test_oracle_succeeds_on_1000_seeded_episodes(target):
         for action in env.unwrapped.task.oracle_actions(env.unwrapped.example):
             _, reward, terminated, _, info = env.step(action)
         assert terminated and info["success"] and reward == info["score"] >= 0.9
+        assert info["fluency"] > 0.2 and abs(info["sentiment"]) >= 0.8  # final_info merged into the env's info
         scores.append(reward)
     assert np.mean(scores) >= gym.spec("textgym/SentimentContinuation-v0").reward_threshold
 
@@ -82,7 +83,8 @@ def test_random_policy_stays_neutral(positive):
         _, info, _ = play(env, random_actions(seed), seed)
         scores.append(info["score"])
         successes.append(info["success"])
-        fluencies.append(positive.final_info(env.unwrapped.generated, env.unwrapped.example)["fluency"])
+        assert info["fluency"] == positive.final_info(env.unwrapped.generated, env.unwrapped.example)["fluency"]
+        fluencies.append(info["fluency"])
     assert np.mean(scores) == pytest.approx(0.5, abs=0.1) and np.mean(scores) < 0.9
     assert np.mean(successes) < 0.05
     example = positive.sample(np.random.default_rng(0))

@@ -171,6 +171,7 @@ class TextGenEnv(gym.Env[np.ndarray, np.int64]):
                 score=self._last_score,
                 success=success,
             )
+            info.update(self.task.final_info(self.generated, self.example))
             if self.curriculum is not None:
                 self.curriculum.record(success)
         return self._obs.copy(), float(reward), terminated, False, info

@@ -1,0 +1,323 @@
+"""Stable-Baselines3 baselines behind the agent protocol: ``sb3-ppo``, ``sb3-a2c``, ``sb3-dqn``, ``sb3-maskable-ppo``.
+
+Every baseline uses SB3's ``MlpPolicy`` (SB3 one-hot encodes the ``MultiDiscrete`` token-id observations) and
+trains on the VecEnv that :func:`make_sb3_vec_env` builds. Hyper-parameters are SB3's defaults except where a
+field's comment gives the reason; every one is an option of the agent (``make_agent("sb3-ppo", n_epochs=4)``).
+
+Budgets are exact: ``learn(env, n)`` stops after ``n`` environment steps (rounded up to a multiple of
+``num_envs``), even inside a rollout; a rollout cut short by the budget is not trained on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import zipfile
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.envs.registration import EnvSpec
+from sb3_contrib import MaskablePPO
+from stable_baselines3 import A2C, DQN, PPO
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
+from stable_baselines3.common.type_aliases import TrainFrequencyUnit
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
+
+import textgym  # noqa: F401  (registers the textgym IDs)
+from agents.base import Agent, Callback, EnvLike, batch_observations, check_total_steps
+
+AGENT_STATE_FILE = "textgym_agent.json"
+"""The entry that :meth:`SB3Agent.save` adds to SB3's zip file: the agent's seed, options and action mask."""
+
+
+def make_sb3_vec_env(env: EnvLike, num_envs: int, seed: int) -> VecEnv:
+    """The SB3 ``VecEnv`` every baseline trains on: ``num_envs`` copies of ``env`` in SB3's ``DummyVecEnv``.
+
+    Args:
+        env: a registered ID or an ``EnvSpec`` (an ID with options). A Gymnasium vector environment is refused
+            until the SB3 adapter over the native vector environment takes its place here.
+        num_envs: sub-environments stepped side by side.
+        seed: sub-environment ``i`` starts from ``reset(seed=seed + i)``.
+    """
+    if not isinstance(env, (str, EnvSpec)):
+        raise ValueError(f"SB3 baselines train on a registered ID or an EnvSpec, got {env!r}")
+    if num_envs < 1:
+        raise ValueError(f"num_envs must be >= 1, got {num_envs}")
+    vec_env = DummyVecEnv([partial(gym.make, env)] * num_envs)
+    vec_env.seed(seed)
+    return vec_env
+
+
+@dataclass
+class SB3Config:
+    """Options every SB3 baseline takes."""
+
+    num_envs: int = 8  # environments stepped side by side; batching the policy's forward pass is what makes SB3 fast
+    net_arch: tuple[int, ...] = (64, 64)  # hidden layer sizes of the MLP (SB3's default)
+    device: str = "cpu"  # SB3's "auto" picks a GPU, which is slower than the CPU for MLPs this small
+
+    def __post_init__(self) -> None:
+        self.net_arch = tuple(self.net_arch)  # a list from a suite file or a saved agent means the same
+
+
+@dataclass
+class ActorCriticConfig(SB3Config):
+    """What PPO and A2C share, with the defaults they share in SB3."""
+
+    gamma: float = 0.99
+    ent_coef: float = 0.0
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+
+
+@dataclass
+class PPOConfig(ActorCriticConfig):
+    """PPO's hyper-parameters (``sb3-ppo`` and ``sb3-maskable-ppo``)."""
+
+    learning_rate: float = 3e-4
+    n_steps: int = 256  # per environment: 256 x 8 = 2048 transitions per update, SB3's default rollout size
+    batch_size: int = 64
+    n_epochs: int = 10
+    gae_lambda: float = 0.95
+    clip_range: float = 0.2
+
+
+@dataclass
+class A2CConfig(ActorCriticConfig):
+    """A2C's hyper-parameters (SB3's defaults; A2C is made for several environments in parallel)."""
+
+    learning_rate: float = 7e-4
+    n_steps: int = 5
+    gae_lambda: float = 1.0
+    use_rms_prop: bool = True
+    normalize_advantage: bool = False
+
+
+@dataclass
+class DQNConfig(SB3Config):
+    """DQN's hyper-parameters (SB3's defaults unless commented)."""
+
+    num_envs: int = 4  # with train_freq=1: one gradient step per 4 transitions, SB3's default ratio
+    learning_rate: float = 1e-4
+    buffer_size: int = 1_000_000
+    learning_starts: int = 100
+    batch_size: int = 32
+    tau: float = 1.0
+    gamma: float = 0.99
+    train_freq: int = 1  # in steps of all environments (4 transitions); SB3's default is 4 steps of one environment
+    gradient_steps: int = 1
+    target_update_interval: int = 10_000
+    exploration_fraction: float = 0.1
+    exploration_initial_eps: float = 1.0
+    exploration_final_eps: float = 0.05
+
+
+class SB3Agent(Agent):
+    """An SB3 algorithm with ``MlpPolicy`` behind the agent protocol.
+
+    ``learn`` builds the model on its first call and continues training on later calls (SB3's
+    ``reset_num_timesteps=False``); ``callback`` is called after every rollout and its update, and once at the end
+    of ``learn``, with ``{"env_steps": ...}``. ``save`` writes SB3's zip file with the agent's own state added.
+
+    Args:
+        seed: seeds SB3 (Python, NumPy and torch generators) and the environments.
+        **options: fields of the algorithm's config class (:class:`PPOConfig`, :class:`A2CConfig`,
+            :class:`DQNConfig`); an unknown one is a ``ValueError`` naming it.
+    """
+
+    algorithm: ClassVar[type[BaseAlgorithm]]
+    config_class: ClassVar[type[SB3Config]]
+
+    def __init__(self, seed: int = 0, **options: Any) -> None:
+        super().__init__(seed)
+        fields = [field.name for field in dataclasses.fields(self.config_class)]
+        unknown = sorted(set(options) - set(fields))
+        if unknown:
+            raise ValueError(f"unknown option(s) {unknown} for {type(self).__name__}; it takes {fields}")
+        self.config = self.config_class(**options)
+        self.model: BaseAlgorithm | None = None
+        self._env: EnvSpec | None = None
+
+    def learn(self, env: EnvLike, total_steps: int, callback: Callback | None = None) -> SB3Agent:
+        total_steps = check_total_steps(total_steps)
+        spec = gym.spec(env) if isinstance(env, str) else env
+        if self.model is None:
+            self.model = self._build_model(make_sb3_vec_env(spec, self.config.num_envs, self.seed))
+        elif spec != self._env:
+            self.model.set_env(make_sb3_vec_env(spec, self.config.num_envs, self.seed))
+        self._env = spec
+        bridge = _ProtocolBridge(self, self.num_env_steps + total_steps, callback)
+        self.model.learn(total_timesteps=total_steps, callback=bridge, reset_num_timesteps=False)
+        self.num_env_steps = self.model.num_timesteps
+        return self
+
+    def predict(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        if self.model is None:
+            raise RuntimeError(f"{type(self).__name__}.predict needs a model: call learn(env, ...) or load(path) first")
+        actions, _ = self.model.predict(batch_observations(obs), deterministic=deterministic)
+        return np.asarray(actions, dtype=np.int64).reshape(-1)
+
+    def save(self, path: str | Path) -> None:
+        if self.model is None:
+            raise RuntimeError(f"{type(self).__name__} has nothing to save: call learn(env, ...) first")
+        with open(path, "wb") as file:
+            self.model.save(file)
+        with zipfile.ZipFile(path, "a") as archive:
+            archive.writestr(AGENT_STATE_FILE, json.dumps(self._state()))
+
+    def load(self, path: str | Path) -> SB3Agent:
+        with zipfile.ZipFile(path) as archive:
+            state = json.loads(archive.read(AGENT_STATE_FILE))
+        self.__init__(seed=state["seed"], **state["config"])
+        self._restore(state)
+        with open(path, "rb") as file:
+            self.model = self.algorithm.load(file, device=self.config.device)
+        self.num_env_steps = self.model.num_timesteps
+        return self
+
+    def _build_model(self, vec_env: VecEnv) -> BaseAlgorithm:
+        options = dataclasses.asdict(self.config)
+        for common in ("num_envs", "net_arch", "device"):
+            del options[common]
+        return self.algorithm(
+            "MlpPolicy",
+            vec_env,
+            seed=self.seed,
+            device=self.config.device,
+            policy_kwargs={"net_arch": list(self.config.net_arch)},
+            **options,
+        )
+
+    def _state(self) -> dict[str, Any]:
+        """What :meth:`save` stores beside SB3's own files."""
+        return {"seed": self.seed, "config": dataclasses.asdict(self.config)}
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        """Restore the extra state of subclasses from what :meth:`_state` stored."""
+
+    def _after_rollout(self) -> None:
+        """Called after every completed rollout, before its update."""
+
+
+class PPOAgent(SB3Agent):
+    """``sb3-ppo``: SB3's PPO. Options: :class:`PPOConfig`."""
+
+    algorithm = PPO
+    config_class = PPOConfig
+
+
+class A2CAgent(SB3Agent):
+    """``sb3-a2c``: SB3's A2C. Options: :class:`A2CConfig`."""
+
+    algorithm = A2C
+    config_class = A2CConfig
+
+
+class DQNAgent(SB3Agent):
+    """``sb3-dqn``: SB3's DQN. Options: :class:`DQNConfig`."""
+
+    algorithm = DQN
+    config_class = DQNConfig
+
+
+class MaskablePPOAgent(SB3Agent):
+    """``sb3-maskable-ppo``: sb3-contrib's MaskablePPO, which samples only the tokens the environment's
+    ``action_masks()`` allows. Options: :class:`PPOConfig`.
+
+    The protocol's ``predict`` receives observations only, so the agent remembers which tokens the environment
+    ever allowed during training and masks the rest at prediction. That is exact for tasks whose valid tokens do
+    not depend on the state (every algorithmic task) and a superset of the valid tokens otherwise.
+    """
+
+    algorithm = MaskablePPO
+    config_class = PPOConfig
+
+    def __init__(self, seed: int = 0, **options: Any) -> None:
+        super().__init__(seed, **options)
+        self.valid_actions: np.ndarray | None = None
+
+    def predict(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        if self.model is None or self.valid_actions is None:
+            return super().predict(obs, deterministic)
+        obs = batch_observations(obs)
+        masks = np.repeat(self.valid_actions[None], len(obs), axis=0)
+        actions, _ = self.model.predict(obs, deterministic=deterministic, action_masks=masks)
+        return np.asarray(actions, dtype=np.int64).reshape(-1)
+
+    def _after_rollout(self) -> None:
+        masks = self.model.rollout_buffer.action_masks
+        seen = masks.reshape(-1, masks.shape[-1]).any(axis=0)
+        self.valid_actions = seen if self.valid_actions is None else self.valid_actions | seen
+
+    def _state(self) -> dict[str, Any]:
+        valid = None if self.valid_actions is None else self.valid_actions.tolist()
+        return {**super()._state(), "valid_actions": valid}
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        valid = state["valid_actions"]
+        self.valid_actions = None if valid is None else np.asarray(valid, dtype=bool)
+
+
+class _ProtocolBridge(BaseCallback):
+    """Turns SB3's callback events into the protocol's: report after updates, stop at the exact budget.
+
+    Args:
+        agent: the agent whose model is learning.
+        target: the value of ``num_timesteps`` at which learning stops.
+        callback: the protocol callback, or ``None``.
+    """
+
+    def __init__(self, agent: SB3Agent, target: int, callback: Callback | None) -> None:
+        super().__init__()
+        self.agent = agent
+        self.target = target
+        self.callback = callback
+        self.stop = False
+        self.start = -1
+        self.rollout_start = 0
+        self.reported = -1
+
+    def _on_training_start(self) -> None:
+        self.start = self.model.num_timesteps
+
+    def _on_rollout_start(self) -> None:
+        self.rollout_start = self.model.num_timesteps
+        if self.rollout_start > self.start:  # an update has just been made
+            self._report()
+
+    def _on_rollout_end(self) -> None:
+        self.agent._after_rollout()
+
+    def _on_step(self) -> bool:
+        steps = self.model.num_timesteps
+        if self.stop:
+            return False
+        if steps < self.target:
+            return True
+        # At the budget: finish only a rollout that is complete with this step, so that it is trained on.
+        rollout_size = _rollout_size(self.model)
+        return rollout_size is not None and steps - self.rollout_start >= rollout_size
+
+    def _on_training_end(self) -> None:
+        if self.model.num_timesteps != self.reported:
+            self._report()
+
+    def _report(self) -> None:
+        self.reported = self.agent.num_env_steps = self.model.num_timesteps
+        if self.callback is not None and self.callback({"env_steps": self.reported}) is False:
+            self.stop = True
+
+
+def _rollout_size(model: BaseAlgorithm) -> int | None:
+    """Transitions per rollout of ``model``, or ``None`` when a rollout is counted in episodes."""
+    if isinstance(model, OnPolicyAlgorithm):
+        return model.n_steps * model.n_envs
+    if model.train_freq.unit == TrainFrequencyUnit.STEP:
+        return model.train_freq.frequency * model.n_envs
+    return None

@@ -1,0 +1,8 @@
+"""``python -m benchmarks``: the benchmark runner, as ``textgym-bench``."""
+
+import sys
+
+from benchmarks.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""The command line of the benchmark runner: ``textgym-bench`` and ``python -m benchmarks``.
+
+``textgym-bench`` alone runs the ``quick`` suite with one worker per core and prints the summary table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from benchmarks.executors import EXECUTORS, make_executor
+from benchmarks.report import SUMMARY_MD
+from benchmarks.runner import run_suite
+from benchmarks.suite import SuiteError, load_suite
+
+
+def positive_int(text: str) -> int:
+    """``text`` as a positive integer (argparse names the option when this raises)."""
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
+
+
+def default_workers() -> int:
+    """The cores this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser of ``textgym-bench``."""
+    p = argparse.ArgumentParser(
+        prog="textgym-bench",
+        description="Compare agents on textgym environments at equal environment-step budgets, over seeds.",
+    )
+    p.add_argument("suite", nargs="?", default="quick", help="'quick' (default), 'full' or a path to a suite .toml")
+    p.add_argument("--envs", nargs="+", metavar="ID", help="environment IDs to run instead of the suite's")
+    p.add_argument("--agents", nargs="+", metavar="NAME", help="agent names to run instead of the suite's")
+    p.add_argument("--seeds", type=positive_int, metavar="N", help="number of seeds (seeds 0 .. N-1)")
+    p.add_argument("--steps", type=positive_int, metavar="N", help="environment-step budget per trial")
+    p.add_argument("--eval-every", type=positive_int, metavar="N", help="environment steps between evaluations")
+    p.add_argument(
+        "--workers", type=positive_int, default=default_workers(), metavar="N", help="parallel trials (default: cores)"
+    )
+    p.add_argument("--executor", choices=sorted(EXECUTORS), default="process", help="how trials run (default: process)")
+    p.add_argument("--out", type=Path, metavar="DIR", help="results directory (default: results/SUITE)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``textgym-bench`` with ``argv`` (default: ``sys.argv[1:]``); 0 when every trial is ok, 1 when one
+    failed or could not run, 2 for a bad suite or option."""
+    args = parser().parse_args(argv)
+    try:
+        suite = load_suite(args.suite).with_overrides(
+            envs=args.envs, agents=args.agents, seeds=args.seeds, steps=args.steps, eval_every=args.eval_every
+        )
+        out_dir = args.out if args.out is not None else Path("results") / suite.name
+        command = ["textgym-bench", *(sys.argv[1:] if argv is None else argv)]
+        outcome = run_suite(suite, out_dir, make_executor(args.executor, args.workers), command=command)
+    except SuiteError as error:
+        print(f"textgym-bench: error: {error}", file=sys.stderr)
+        return 2
+    print((out_dir / SUMMARY_MD).read_text())
+    print(f"{outcome.ran} trial(s) run, {outcome.skipped} already done, {outcome.failed} failed; results in {out_dir}")
+    for spec, error in outcome.lost:
+        trial = f"{spec.env} / {spec.agent} / seed {spec.seed}"
+        print(f"could not run {trial} ({error!r}); rerun to try it again", file=sys.stderr)
+    return 1 if outcome.failed or outcome.lost else 0

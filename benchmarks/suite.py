@@ -1,0 +1,249 @@
+"""Benchmark suites: which environments, agents, seeds and budget a run compares, read from TOML files.
+
+A suite file (see ``benchmarks/suites/quick.toml``)::
+
+    description = "..."          # optional
+    seeds = 3                    # seeds 0, 1, 2
+    steps = 30_000               # environment-step budget of every trial
+    eval_every = 10_000          # evaluate every this many environment steps (and at 0 and at the end)
+    eval_episodes = 100          # held-out test prompts per evaluation
+    reference = "pg"             # optional: the agent the report compares the others with
+    envs = ["textgym/Copy-v0", { id = "textgym/Reverse-v0", options = { max_length = 4 } }]
+    agents = ["random", { name = "sb3-ppo", options = { n_epochs = 4 } }]
+
+:func:`load_suite` checks the file's shape; :func:`check_suite` checks that every environment and agent can be
+built with its options. Both raise :class:`SuiteError` naming the bad value, before any trial starts.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+
+from agents import make_agent
+from agents.envs import env_spec
+from benchmarks.trial import EVAL_SEED, TrialSpec
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+SUITES_DIR = Path(__file__).parent / "suites"
+"""Where the named suites (``quick``, ``full``) live."""
+
+REQUIRED_KEYS = ("seeds", "steps", "eval_every", "eval_episodes", "envs", "agents")
+OPTIONAL_KEYS = ("description", "reference")
+
+
+class SuiteError(ValueError):
+    """A suite that cannot run: a malformed file, an unknown environment or agent, a bad option."""
+
+
+@dataclass(frozen=True)
+class EnvEntry:
+    """One environment of a suite.
+
+    Args:
+        id: a registered environment ID.
+        options: task and environment options passed to ``gym.make``.
+    """
+
+    id: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AgentEntry:
+    """One agent of a suite.
+
+    Args:
+        name: a name :func:`agents.make_agent` accepts (built-in, entry point or ``"package.module:factory"``).
+        options: keyword options of the agent's factory.
+    """
+
+    name: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Suite:
+    """Environments x agents x seeds at one budget.
+
+    Args:
+        name: the suite's name (its file name without ``.toml``).
+        envs: the environments.
+        agents: the agents.
+        seeds: how many seeds; trials use seeds ``0 .. seeds - 1``.
+        steps: the environment-step budget of every trial.
+        eval_every: environment steps between evaluations.
+        eval_episodes: held-out test prompts per evaluation.
+        reference: the agent the report compares every other agent with.
+        description: free text for the report.
+    """
+
+    name: str
+    envs: tuple[EnvEntry, ...]
+    agents: tuple[AgentEntry, ...]
+    seeds: int
+    steps: int
+    eval_every: int
+    eval_episodes: int
+    reference: str = "pg"
+    description: str = ""
+
+    def trials(self) -> list[TrialSpec]:
+        """Every trial of the suite, environment by environment, agent by agent, seed by seed."""
+        return [
+            TrialSpec(
+                env=env.id,
+                env_options=env.options,
+                agent=agent.name,
+                agent_options=agent.options,
+                seed=seed,
+                steps=self.steps,
+                eval_every=self.eval_every,
+                eval_episodes=self.eval_episodes,
+            )
+            for env in self.envs
+            for agent in self.agents
+            for seed in range(self.seeds)
+        ]
+
+    def with_overrides(
+        self,
+        envs: list[str] | None = None,
+        agents: list[str] | None = None,
+        seeds: int | None = None,
+        steps: int | None = None,
+        eval_every: int | None = None,
+    ) -> Suite:
+        """The suite with the command line's choices in place of its own; ``None`` keeps the suite's value.
+
+        Args:
+            envs: environment IDs to run instead of the suite's; an ID the suite lists keeps its options.
+            agents: agent names to run instead of the suite's; a name the suite lists keeps its options.
+            seeds: number of seeds.
+            steps: budget per trial.
+            eval_every: environment steps between evaluations.
+        """
+        known_envs = {env.id: env for env in self.envs}
+        known_agents = {agent.name: agent for agent in self.agents}
+        overridden = {
+            "envs": None if envs is None else tuple(known_envs.get(id_, EnvEntry(id_)) for id_ in envs),
+            "agents": None if agents is None else tuple(known_agents.get(n, AgentEntry(n)) for n in agents),
+            "seeds": seeds,
+            "steps": steps,
+            "eval_every": eval_every,
+        }
+        suite = replace(self, **{key: value for key, value in overridden.items() if value is not None})
+        return _checked_shape(suite, source="the command line")
+
+
+def resolve_suite_path(suite: str | Path) -> Path:
+    """The file of ``suite``: a named suite in :data:`SUITES_DIR` or a path to a TOML file."""
+    path = Path(suite)
+    if path.suffix == ".toml" or path.exists():
+        if not path.is_file():
+            raise SuiteError(f"suite file {str(path)!r} does not exist")
+        return path
+    named = SUITES_DIR / f"{suite}.toml"
+    if not named.is_file():
+        names = sorted(p.stem for p in SUITES_DIR.glob("*.toml"))
+        raise SuiteError(f"unknown suite {str(suite)!r}; expected a path to a .toml file or one of {names}")
+    return named
+
+
+def load_suite(suite: str | Path) -> Suite:
+    """Read and check the shape of a suite: a name (``"quick"``, ``"full"``) or a path to a TOML file."""
+    path = resolve_suite_path(suite)
+    source = f"suite {str(path)!r}"
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise SuiteError(f"{source} is not valid TOML: {error}") from None
+    unknown = sorted(set(data) - set(REQUIRED_KEYS) - set(OPTIONAL_KEYS))
+    if unknown:
+        raise SuiteError(f"{source}: unknown key(s) {unknown}; expected {list(REQUIRED_KEYS + OPTIONAL_KEYS)}")
+    missing = [key for key in REQUIRED_KEYS if key not in data]
+    if missing:
+        raise SuiteError(f"{source}: missing key(s) {missing}")
+    for key in OPTIONAL_KEYS:
+        if key in data and not isinstance(data[key], str):
+            raise SuiteError(f"{source}: {key!r} must be a string, got {data[key]!r}")
+    suite = Suite(
+        name=path.stem,
+        envs=tuple(_entry(item, EnvEntry, "id", "envs", source) for item in _list(data, "envs", source)),
+        agents=tuple(_entry(item, AgentEntry, "name", "agents", source) for item in _list(data, "agents", source)),
+        seeds=data["seeds"],
+        steps=data["steps"],
+        eval_every=data["eval_every"],
+        eval_episodes=data["eval_episodes"],
+        **{key: data[key] for key in OPTIONAL_KEYS if key in data},
+    )
+    return _checked_shape(suite, source)
+
+
+def check_suite(suite: Suite) -> None:
+    """Build every environment (train and test split) and every agent of ``suite`` once with its options.
+
+    Raises :class:`SuiteError` naming the environment or agent that cannot be built and why.
+    """
+    for env in suite.envs:
+        try:
+            spec = env_spec(env.id, **env.options)
+            for split in ("train", "test"):
+                built = gym.make(spec, split=split)
+                built.reset(seed=EVAL_SEED)
+                built.close()
+        except Exception as error:
+            raise SuiteError(f"environment {env.id!r} with options {env.options}: {error}") from error
+    for agent in suite.agents:
+        try:
+            make_agent(agent.name, seed=0, **agent.options)
+        except Exception as error:
+            raise SuiteError(f"agent {agent.name!r} with options {agent.options}: {error}") from error
+
+
+def _checked_shape(suite: Suite, source: str) -> Suite:
+    """``suite`` if its numbers are positive integers and its lists non-empty without repeats."""
+    for key in ("seeds", "steps", "eval_every", "eval_episodes"):
+        value = getattr(suite, key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise SuiteError(f"{source}: {key!r} must be a positive integer, got {value!r}")
+    for key, names in (("envs", [e.id for e in suite.envs]), ("agents", [a.name for a in suite.agents])):
+        if not names:
+            raise SuiteError(f"{source}: {key!r} must list at least one entry")
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise SuiteError(f"{source}: {key!r} lists {repeated} more than once")
+    return suite
+
+
+def _list(data: dict[str, Any], key: str, source: str) -> list[Any]:
+    """``data[key]`` if it is a list."""
+    if not isinstance(data[key], list):
+        raise SuiteError(f"{source}: {key!r} must be a list, got {data[key]!r}")
+    return data[key]
+
+
+def _entry(item: Any, entry_class: type, name_key: str, list_key: str, source: str) -> Any:
+    """An :class:`EnvEntry` or :class:`AgentEntry` from a string or a table ``{name_key = ..., options = {...}}``."""
+    if isinstance(item, str):
+        item = {name_key: item}
+    if not isinstance(item, dict):
+        raise SuiteError(f"{source}: each of {list_key!r} must be a string or a table, got {item!r}")
+    unknown = sorted(set(item) - {name_key, "options"})
+    if unknown:
+        expected = [name_key, "options"]
+        raise SuiteError(f"{source}: unknown key(s) {unknown} in {list_key!r} entry {item!r}; expected {expected}")
+    name, options = item.get(name_key), item.get("options", {})
+    if not isinstance(name, str) or not name:
+        raise SuiteError(f"{source}: {list_key!r} entry {item!r} needs a string {name_key!r}")
+    if not isinstance(options, dict):
+        raise SuiteError(f"{source}: 'options' of {name!r} must be a table, got {options!r}")
+    return entry_class(name, options)

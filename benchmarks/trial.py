@@ -1,0 +1,131 @@
+"""One trial: an agent trains on an environment for a budget of environment steps, evaluated at checkpoints.
+
+:func:`run_trial` never raises for a failing agent: the trial's record then has ``status="failed"`` and the
+traceback in ``error``, so the rest of a suite goes on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import hashlib
+import json
+import re
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+from agents import make_agent
+from agents.envs import env_spec
+from agents.evaluation import evaluate
+from benchmarks.versions import package_versions
+
+EVAL_SEED = 10_000
+"""Seed of the first held-out evaluation prompt; every trial of every agent evaluates on the same prompts."""
+
+
+@dataclass(frozen=True)
+class TrialSpec:
+    """What a trial runs.
+
+    Args:
+        env: a registered environment ID.
+        env_options: task and environment options.
+        agent: an agent name for :func:`agents.make_agent`.
+        agent_options: the agent's options.
+        seed: the agent's seed (environment episodes follow from it too).
+        steps: the environment-step budget.
+        eval_every: environment steps between evaluations; evaluations also happen at 0 and after training.
+        eval_episodes: held-out test prompts per evaluation.
+        eval_seed: seed of the first evaluation prompt.
+    """
+
+    env: str
+    agent: str
+    seed: int
+    steps: int
+    eval_every: int
+    eval_episodes: int
+    eval_seed: int = EVAL_SEED
+    env_options: dict[str, Any] = field(default_factory=dict)
+    agent_options: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The spec as JSON-ready settings."""
+        return dataclasses.asdict(self)
+
+    @property
+    def key(self) -> str:
+        """A file-name-safe name, unique for these settings: readable parts and a hash of all of them."""
+        digest = hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:10]
+        readable = f"{self.env}__{self.agent}__seed{self.seed}"
+        return f"{re.sub(r'[^A-Za-z0-9._-]+', '_', readable)}__{digest}"
+
+
+def run_trial(spec: TrialSpec) -> dict[str, Any]:
+    """Train and evaluate one agent as ``spec`` says and return the trial's record (the results contract).
+
+    The agent first learns for 0 steps (to see the environment) and is evaluated; it then learns for the whole
+    budget in one call, evaluated whenever its callback reports that another ``eval_every`` steps have passed,
+    and once more at the end unless the last evaluation was already there. A curve point is
+    ``[env_steps, score, success]`` at the steps the agent reported. ``train_s`` and ``steps_per_s`` count the
+    budget's ``learn`` call without its evaluations.
+    """
+    record: dict[str, Any] = {
+        **spec.to_dict(),
+        "status": "failed",
+        "final_score": None,
+        "final_success": None,
+        "env_steps": 0,
+        "wall_s": 0.0,
+        "train_s": 0.0,
+        "eval_s": 0.0,
+        "steps_per_s": None,
+        "curve": [],
+        "error": None,
+        "started_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "versions": package_versions(),
+    }
+    start = time.perf_counter()
+    try:
+        _train_and_evaluate(spec, record)
+        record["status"] = "ok"
+        record["final_score"], record["final_success"] = record["curve"][-1][1:]
+    except Exception:
+        record["error"] = traceback.format_exc()
+    record["wall_s"] = time.perf_counter() - start
+    return record
+
+
+def _train_and_evaluate(spec: TrialSpec, record: dict[str, Any]) -> None:
+    """Fill ``record``'s ``curve``, ``env_steps`` and ``eval_s`` as training goes (kept if the agent fails), then
+    ``train_s`` and ``steps_per_s``."""
+    agent = make_agent(spec.agent, seed=spec.seed, **spec.agent_options)
+    train_env = env_spec(spec.env, **spec.env_options)
+
+    def checkpoint(env_steps: int) -> None:
+        began = time.perf_counter()
+        result = evaluate(agent, spec.env, spec.eval_episodes, seed=spec.eval_seed, **spec.env_options)
+        record["curve"].append([env_steps, result["score"], result["success"]])
+        record["eval_s"] += time.perf_counter() - began
+
+    next_checkpoint = spec.eval_every
+
+    def on_update(metrics: dict[str, Any]) -> None:
+        nonlocal next_checkpoint
+        record["env_steps"] = env_steps = int(metrics["env_steps"])
+        if env_steps >= next_checkpoint:
+            checkpoint(env_steps)
+            next_checkpoint = (env_steps // spec.eval_every + 1) * spec.eval_every
+
+    agent.learn(train_env, 0)
+    checkpoint(agent.num_env_steps)
+    eval_s, began = record["eval_s"], time.perf_counter()
+    agent.learn(train_env, spec.steps, callback=on_update)
+    record["train_s"] = time.perf_counter() - began - (record["eval_s"] - eval_s)
+    record["env_steps"] = agent.num_env_steps
+    if agent.num_env_steps > 0:
+        record["steps_per_s"] = agent.num_env_steps / record["train_s"]
+    if record["curve"][-1][0] != agent.num_env_steps:
+        checkpoint(agent.num_env_steps)

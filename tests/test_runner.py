@@ -1,0 +1,324 @@
+"""The benchmark runner end to end: files, tables and plots that hold the numbers of results.jsonl, resume,
+failing and third-party agents, the process pool, and errors before any trial starts."""
+
+import csv
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import scipy.stats
+from PIL import Image
+
+from agents import make_agent
+from agents.envs import env_spec
+from agents.random_agent import RandomAgent
+from benchmarks.cli import main
+from benchmarks.executors import ProcessExecutor, SerialExecutor
+from benchmarks.plots import PLOT_DATA_KEY, curves_file_name
+from benchmarks.results import CONTRACT_FIELDS, RESULTS_FILE, TRIALS_DIR, read_results
+from benchmarks.runner import run_suite
+from benchmarks.suite import AgentEntry, EnvEntry, Suite, load_suite
+
+REPO = Path(__file__).resolve().parents[1]
+SMALL = {"max_length": 3, "num_symbols": 3}
+TINY_SUITE = """
+description = "2 envs x 2 agents x 2 seeds"
+seeds = 2
+steps = 600
+eval_every = 200
+eval_episodes = 20
+envs = [
+    { id = "textgym/Copy-v0", options = { max_length = 3, num_symbols = 3 } },
+    { id = "textgym/Reverse-v0", options = { max_length = 3, num_symbols = 3 } },
+]
+agents = ["random", { name = "sb3-a2c", options = { num_envs = 4 } }]
+"""
+TIMINGS = ("wall_s", "train_s", "eval_s", "steps_per_s", "started_at")
+
+
+class RaisingAgent(RandomAgent):
+    """A random agent whose training blows up."""
+
+    def learn(self, env, total_steps, callback=None):
+        super().learn(env, total_steps, callback)
+        if total_steps > 0:
+            raise RuntimeError(f"learning exploded (seed {self.seed})")
+        return self
+
+
+class DyingAgent(RandomAgent):
+    """A random agent whose process dies while training, as on a segfault or the out-of-memory killer."""
+
+    def learn(self, env, total_steps, callback=None):
+        os._exit(3)
+
+
+def agent_path(agent_class):
+    return f"{agent_class.__module__}:{agent_class.__name__}"
+
+
+def without_timings(record):
+    return {key: value for key, value in record.items() if key not in TIMINGS}
+
+
+def png_data(path):
+    with Image.open(path) as image:
+        return json.loads(image.text[PLOT_DATA_KEY])
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """The tiny suite, run once with the serial executor."""
+    base = tmp_path_factory.mktemp("tiny")
+    (base / "tiny.toml").write_text(TINY_SUITE)
+    suite = load_suite(base / "tiny.toml")
+    out = base / "out"
+    return suite, out, run_suite(suite, out, SerialExecutor(), progress=False)
+
+
+def test_tiny_suite_writes_records_tables_and_plots_that_agree(tiny_run):
+    suite, out, outcome = tiny_run
+    assert (outcome.ran, outcome.skipped, outcome.failed, outcome.lost) == (8, 0, 0, [])
+    records = read_results(out / RESULTS_FILE)
+    assert len(records) == 8 and len(list((out / TRIALS_DIR).glob("*.json"))) == 8
+    for record in records:
+        assert set(CONTRACT_FIELDS) <= set(record) and record["status"] == "ok" and record["error"] is None
+        assert record["final_score"] == record["curve"][-1][1] and record["final_success"] == record["curve"][-1][2]
+        assert record["versions"]["stable-baselines3"] and record["env_options"] == SMALL
+        if record["agent"] == "sb3-a2c":  # rollouts of 5 x 4 steps: evaluations exactly at the checkpoints
+            assert record["env_steps"] == 600 and [p[0] for p in record["curve"]] == [0, 200, 400, 600]
+            assert record["steps_per_s"] > 0
+        else:  # random takes no environment steps: one evaluation
+            assert record["env_steps"] == 0 and len(record["curve"]) == 1 and record["steps_per_s"] is None
+    assert sorted((r["env"], r["agent"], r["seed"]) for r in records) == sorted(
+        (e, a, s) for e in ("textgym/Copy-v0", "textgym/Reverse-v0") for a in ("random", "sb3-a2c") for s in (0, 1)
+    )
+    assert json.loads((out / "run.json").read_text())["suite"]["steps"] == 600
+
+    def final(env, agent):
+        return [r["final_score"] for r in records if r["env"] == env and r["agent"] == agent]
+
+    with open(out / "summary.csv") as file:
+        rows = list(csv.DictReader(file))
+    markdown = (out / "summary.md").read_text()
+    assert [(row["env"], row["agent"]) for row in rows] == [
+        (e, a) for e in ("textgym/Copy-v0", "textgym/Reverse-v0") for a in ("random", "sb3-a2c")
+    ]
+    for row in rows:
+        scores = final(row["env"], row["agent"])
+        runs = [r for r in records if r["env"] == row["env"] and r["agent"] == row["agent"]]
+        iqm = scipy.stats.trim_mean(scores, 0.25)
+        assert int(row["seeds"]) == 2 and int(row["failed"]) == 0
+        assert float(row["score_mean"]) == pytest.approx(np.mean(scores), abs=1e-12)
+        assert float(row["score_iqm"]) == pytest.approx(iqm, abs=1e-12)
+        assert min(scores) <= float(row["score_iqm_low"]) <= iqm <= float(row["score_iqm_high"]) <= max(scores)
+        assert float(row["success_rate"]) == pytest.approx(np.mean([r["final_success"] for r in runs]))
+        assert float(row["env_steps"]) == np.mean([r["env_steps"] for r in runs])
+        line = f"| {row['env']} | {row['agent']} | 2 | {np.mean(scores):.3f} | {iqm:.3f} ["
+        assert line in markdown, line
+
+    for env in ("textgym/Copy-v0", "textgym/Reverse-v0"):
+        bands = png_data(out / curves_file_name(env))["agents"]
+        assert bands["sb3-a2c"]["env_steps"] == [0, 200, 400, 600] and bands["random"]["env_steps"] == [0]
+        for agent, band in bands.items():
+            assert band["iqm"][-1] == pytest.approx(scipy.stats.trim_mean(final(env, agent), 0.25))
+
+    aggregate = png_data(out / "aggregate.png")
+    both = {a.name: final("textgym/Copy-v0", a.name) + final("textgym/Reverse-v0", a.name) for a in suite.agents}
+    for agent, scores in both.items():
+        assert aggregate["iqm"][agent][0] == pytest.approx(scipy.stats.trim_mean(scores, 0.25))
+    best = max(both, key=lambda agent: scipy.stats.trim_mean(both[agent], 0.25))  # no pg: the best is the reference
+    other = next(agent for agent in both if agent != best)
+    wins = np.mean(
+        [
+            np.mean([(x > y) + 0.5 * (x == y) for x in final(env, best) for y in final(env, other)])
+            for env in ("textgym/Copy-v0", "textgym/Reverse-v0")
+        ]
+    )
+    assert aggregate["reference"] == best
+    assert aggregate["probability_of_improvement"][other][0] == pytest.approx(wins)
+    assert f"| {other} | 2 | {wins:.3f}" in markdown
+    with open(out / "aggregate.csv") as file:
+        assert {(r["metric"], r["agent"]) for r in csv.DictReader(file)} == {
+            ("iqm", "random"),
+            ("iqm", "sb3-a2c"),
+            ("probability_of_improvement", other),
+        }
+
+
+def test_rerun_with_the_same_directory_does_nothing_new(tiny_run):
+    suite, out, _ = tiny_run
+    trial_files = sorted((out / TRIALS_DIR).glob("*.json"))
+    before = {path: path.stat().st_mtime_ns for path in trial_files}
+    results, summary = (out / RESULTS_FILE).read_bytes(), (out / "summary.csv").read_bytes()
+    again = run_suite(suite, out, SerialExecutor(), progress=False)
+    assert (again.ran, again.skipped) == (0, 8)
+    assert {path: path.stat().st_mtime_ns for path in trial_files} == before
+    assert (out / RESULTS_FILE).read_bytes() == results and (out / "summary.csv").read_bytes() == summary
+
+
+def test_process_pool_gives_the_same_numbers_as_the_serial_run(tiny_run, tmp_path):
+    suite, out, _ = tiny_run
+    parallel = run_suite(suite, tmp_path, ProcessExecutor(workers=2), progress=False)
+    assert (parallel.ran, parallel.lost) == (8, [])
+    serial = read_results(out / RESULTS_FILE)
+    assert [without_timings(r) for r in read_results(tmp_path / RESULTS_FILE)] == [without_timings(r) for r in serial]
+
+
+def test_a_failing_agent_is_recorded_with_its_traceback_while_the_others_finish(tmp_path, capsys):
+    suite_file = tmp_path / "failing.toml"
+    suite_file.write_text(
+        TINY_SUITE.replace('"textgym/Reverse-v0"', '"textgym/Sort-v0"').replace(
+            '{ name = "sb3-a2c", options = { num_envs = 4 } }', f'"{agent_path(RaisingAgent)}"'
+        )
+    )
+    out = tmp_path / "out"
+    assert main([str(suite_file), "--executor", "serial", "--out", str(out)]) == 1
+    records = read_results(out / RESULTS_FILE)
+    failed = [r for r in records if r["status"] == "failed"]
+    assert len(records) == 8 and len(failed) == 4
+    assert all(r["agent"] == "random" for r in records if r["status"] == "ok")
+    for record in failed:
+        assert record["agent"] == agent_path(RaisingAgent)
+        assert record["error"].startswith("Traceback")
+        assert f"RuntimeError: learning exploded (seed {record['seed']})" in record["error"]
+        assert record["final_score"] is None and len(record["curve"]) == 1  # the evaluation before training
+    printed = capsys.readouterr().out
+    assert "## Failed trials" in printed and "4 failed" in printed
+    line = f"- textgym/Sort-v0 / {agent_path(RaisingAgent)} / seed 1: `RuntimeError: learning exploded (seed 1)`"
+    assert line in printed
+
+
+def test_a_trial_whose_worker_dies_gets_no_record_so_a_rerun_tries_it_again(tmp_path):
+    suite = Suite(
+        name="dying",
+        envs=(EnvEntry("textgym/Copy-v0", SMALL),),
+        agents=(AgentEntry(agent_path(DyingAgent)),),
+        seeds=1,
+        steps=100,
+        eval_every=100,
+        eval_episodes=5,
+    )
+    outcome = run_suite(suite, tmp_path, ProcessExecutor(workers=1), progress=False)
+    assert outcome.ran == 0 and len(outcome.lost) == 1
+    assert "BrokenProcessPool" in type(outcome.lost[0][1]).__name__
+    assert not list((tmp_path / TRIALS_DIR).glob("*.json")) and read_results(tmp_path / RESULTS_FILE) == []
+
+
+def test_the_third_party_agent_of_the_docs_runs_through_the_runner(tmp_path, monkeypatch):
+    docs = (REPO / "docs" / "agents.md").read_text()
+    code = re.search(r"Save it as `my_agents.py`.*?```python\n(.*?)```", docs, re.DOTALL).group(1)
+    (tmp_path / "my_agents.py").write_text(code)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    suite = Suite(
+        name="third-party",
+        envs=(EnvEntry("textgym/Copy-v0", SMALL),),
+        agents=(AgentEntry("random"), AgentEntry("my_agents:LinearAgent", {"learning_rate": 0.5})),
+        seeds=1,
+        steps=5_000,
+        eval_every=2_500,
+        eval_episodes=100,
+    )
+    outcome = run_suite(suite, tmp_path / "out", SerialExecutor(), progress=False)
+    random, linear = outcome.records
+    assert linear["status"] == "ok" and linear["agent"] == "my_agents:LinearAgent"
+    assert linear["env_steps"] == 5_000 and linear["curve"][0][0] == 0 and len(linear["curve"]) >= 3
+    assert linear["final_score"] > random["final_score"] + 0.15  # it learns, on held-out prompts
+    agent = make_agent("my_agents:LinearAgent", seed=0).learn(env_spec("textgym/Copy-v0", **SMALL), 500)
+    agent.save(tmp_path / "linear.npz")
+    loaded = make_agent("my_agents:LinearAgent", seed=7).load(tmp_path / "linear.npz")
+    obs = np.stack([gym.make(env_spec("textgym/Copy-v0", **SMALL)).reset(seed=s)[0] for s in range(20)])
+    assert loaded.seed == 0 and loaded.num_env_steps == 500 and np.array_equal(loaded.predict(obs), agent.predict(obs))
+
+
+GOOD = {
+    "seeds": "2",
+    "steps": "100",
+    "eval_every": "50",
+    "eval_episodes": "5",
+    "envs": '["textgym/Copy-v0"]',
+    "agents": '["random"]',
+}
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"seeds": "["}, "is not valid TOML"),
+        ({"sedes": "3"}, r"unknown key\(s\) \['sedes'\]"),
+        ({"steps": None}, r"missing key\(s\) \['steps'\]"),
+        ({"seeds": "0"}, "'seeds' must be a positive integer, got 0"),
+        ({"steps": '"many"'}, "'steps' must be a positive integer, got 'many'"),
+        ({"envs": '"textgym/Copy-v0"'}, "'envs' must be a list"),
+        ({"envs": "[3]"}, "each of 'envs' must be a string or a table, got 3"),
+        ({"envs": '[{ name = "textgym/Copy-v0" }]'}, r"unknown key\(s\) \['name'\] in 'envs' entry"),
+        ({"envs": '["textgym/Copy-v0", "textgym/Copy-v0"]'}, r"'envs' lists \['textgym/Copy-v0'\] more than once"),
+        ({"agents": "[]"}, "'agents' must list at least one entry"),
+        ({"agents": '[{ name = "random", options = 3 }]'}, "'options' of 'random' must be a table, got 3"),
+        ({"envs": '["textgym/Cpy-v0"]'}, "environment 'textgym/Cpy-v0'.*unknown environment ID 'textgym/Cpy-v0'"),
+        (
+            {"envs": '[{ id = "textgym/Copy-v0", options = { max_len = 3 } }]'},
+            r"environment 'textgym/Copy-v0' with options \{'max_len': 3\}: unknown option\(s\) \['max_len'\]",
+        ),
+        ({"agents": '["rnadom"]'}, "agent 'rnadom'.*unknown agent 'rnadom'"),
+        (
+            {"agents": '[{ name = "sb3-ppo", options = { n_step = 3 } }]'},
+            r"agent 'sb3-ppo' with options \{'n_step': 3\}: unknown option\(s\) \['n_step'\]",
+        ),
+    ],
+)
+def test_bad_suites_are_refused_before_any_trial_starts(change, message, tmp_path, capsys):
+    entries = {**GOOD, **change}
+    suite_file = tmp_path / "bad.toml"
+    suite_file.write_text("".join(f"{key} = {value}\n" for key, value in entries.items() if value is not None))
+    assert main([str(suite_file), "--executor", "serial", "--out", str(tmp_path / "out")]) == 2
+    assert re.search(message, capsys.readouterr().err)
+    assert not (tmp_path / "out").exists()
+
+
+def test_command_line_choices_are_checked_before_any_trial_starts(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["quik", "--out", str(out)]) == 2
+    expected = "unknown suite 'quik'; expected a path to a .toml file or one of ['full', 'quick']"
+    assert expected in capsys.readouterr().err
+    assert main(["quick", "--agents", "random", "nope", "--executor", "serial", "--out", str(out)]) == 2
+    assert "unknown agent 'nope'" in capsys.readouterr().err
+    assert main(["quick", "--envs", "textgym/Copy-v0", "textgym/Nope-v0", "--out", str(out)]) == 2
+    assert "unknown environment ID 'textgym/Nope-v0'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["quick", "--seeds", "0"])
+    assert "--seeds: invalid positive_int value: '0'" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_python_dash_m_benchmarks_is_the_command_line():
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--agents", "random", "nothing-like-this"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert result.returncode == 2 and "unknown agent 'nothing-like-this'" in result.stderr
+
+
+def test_overrides_keep_the_suite_options_of_the_entries_they_name():
+    quick = load_suite("quick")
+    assert [agent.name for agent in quick.agents] == ["random", "sb3-ppo", "sb3-a2c", "pg"] and quick.seeds == 3
+    assert len(quick.envs) >= 3
+    suite = quick.with_overrides(envs=["textgym/Copy-v0", "textgym/Dyck-v0"], agents=["random"], seeds=2, steps=50)
+    assert suite.envs == (EnvEntry("textgym/Copy-v0", quick.envs[0].options), EnvEntry("textgym/Dyck-v0"))
+    trials = suite.trials()
+    assert [(t.env, t.seed, t.steps) for t in trials] == [
+        ("textgym/Copy-v0", 0, 50),
+        ("textgym/Copy-v0", 1, 50),
+        ("textgym/Dyck-v0", 0, 50),
+        ("textgym/Dyck-v0", 1, 50),
+    ]
+    assert len({t.key for t in trials}) == 4 and trials[0].key != quick.trials()[0].key  # other budget, other key
