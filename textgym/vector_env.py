@@ -25,9 +25,10 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
     Sub-environment ``i`` plays exactly the episodes that a :class:`~textgym.env.TextGenEnv` with the same options
     plays: for the same seeds and actions, this environment returns what Gymnasium's ``SyncVectorEnv`` over
     ``TextGenEnv`` returns (observations, rewards, terminations, truncations and infos), in every autoreset mode.
-    ``step`` updates all sub-environments with array operations; only episodes that start run Python code per
-    sub-environment (to draw their example from the task), and the task scores all finished answers in one call
-    (:meth:`~textgym.task.Task.score_batch`, in numpy for the exact-match family of metrics).
+    ``step`` updates all sub-environments with array operations. Python code runs per sub-environment only where
+    an episode starts (the task draws its example) or ends (its answer is decoded for ``info["generated"]``), and
+    the task scores all finished answers in one call (:meth:`~textgym.task.Task.score_batch`, in numpy for the
+    exact-match family of metrics).
 
     ``gym.make_vec("textgym/Copy-v0", num_envs=N)`` returns this class (it is every ID's ``vector_entry_point``);
     ``gym.make_vec(..., vectorization_mode="sync")`` gives ``SyncVectorEnv`` over ``TextGenEnv`` instead.
@@ -74,6 +75,12 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
     With ``curriculum``, all sub-environments share one :class:`~textgym.curriculum.LengthCurriculum`: every finished
     episode counts towards it, and every new episode uses its current level. (``SyncVectorEnv`` would keep one
     curriculum per sub-environment, so the two differ in this mode.)
+
+    ## Attributes
+
+    Besides Gymnasium's: ``task``, ``tokenizer``, ``split``, ``reward_mode``, ``curriculum``, ``prompt_len`` (P),
+    ``gen_len`` (G) as in ``TextGenEnv``, and ``examples``, an :class:`~textgym.task.ExampleBatch` holding each
+    sub-environment's current example (also as padded id arrays).
 
     ## Errors
 
@@ -165,6 +172,8 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
         return self._obs.copy(), info
 
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        """Apply one token id per sub-environment (an integer array of shape ``(N,)``); see the class docstring for
+        autoreset and infos."""
         actions = self._check_actions(actions)
         self._check_started()
         if self.autoreset_mode == AutoresetMode.NEXT_STEP and self._ended.any():
@@ -193,13 +202,13 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
             info.update(self._final_info(finished))
         if restarting.size:
             info.update(self._start_episodes(restarting))
-        info["action_mask"], info["_action_mask"] = self._masks(self._all_rows), np.ones(self.num_envs, dtype=bool)
+        info["action_mask"], info["_action_mask"] = self._masks(), np.ones(self.num_envs, dtype=bool)
         return self._obs.copy(), rewards, self._flags(finished), np.zeros(self.num_envs, dtype=bool), info
 
     def action_masks(self) -> np.ndarray:
         """Boolean array ``(N, V)``: the tokens the task considers valid next in each sub-environment."""
         self._check_started()
-        return self._masks(self._all_rows)
+        return self._masks()
 
     def render(self) -> tuple[str, ...] | None:
         """With ``render_mode="ansi"``, one ``"prompt -> tokens so far"`` per sub-environment ("" before its first
@@ -274,7 +283,10 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
             "_references": self._flags(rows),
         }
 
-    def _masks(self, rows: np.ndarray) -> np.ndarray:
+    def _masks(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """The action masks of ``rows`` (all sub-environments by default)."""
+        if rows is None:
+            return self.task.action_mask_batch(self._generated, self._lengths, self.examples)
         return self.task.action_mask_batch(self._generated[rows], self._lengths[rows], self.examples[rows])
 
     def _flags(self, rows: np.ndarray) -> np.ndarray:
