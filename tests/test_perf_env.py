@@ -16,8 +16,9 @@ def test_quick_run_writes_measurements_ratios_memory_and_targets(tmp_path, capsy
     expected = {(task, kind, n) for task in perf_env.TASKS for kind, sizes in perf_env.SIZES.items() for n in sizes}
     assert set(measured) == expected
     for result in measured.values():
-        assert result["steps"] >= 3 and result["seconds"] > 0
-        assert math.isclose(result["steps_per_second"], result["steps"] / result["seconds"])
+        (round_,) = result["rounds"]  # quick: one round
+        assert round_["steps"] >= 3 and round_["seconds"] > 0
+        assert math.isclose(result["steps_per_second"], round_["steps"] / round_["seconds"])
 
     for task in perf_env.TASKS:
         for other in ("SyncVectorEnv", "DummyVecEnv"):
