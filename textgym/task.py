@@ -2,13 +2,14 @@
 
 A task draws :class:`Example` s (a prompt and its reference answers) from a seeded random generator for a split,
 knows its tokenizer and length limits, scores a generated token sequence against an example, decides success,
-and says which tokens are valid next (for action masks).
+and says which tokens are valid next (for action masks); the batched versions of the last three work on an
+:class:`ExampleBatch` for vector environments.
 """
 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 from types import MappingProxyType
@@ -195,32 +196,20 @@ class Task:
         batched = BATCHED_METRICS.get(self.metric_name)
         if batched is not None and self._keeps_default("score"):
             return batched(generated, lengths, examples.reference_ids, examples.reference_lengths)
-        return np.array(
-            [self.score(row[:n].tolist(), example) for row, n, example in zip(generated, lengths, examples.examples)],
-            dtype=np.float64,
-        )
+        return np.array([self.score(ids, example) for ids, example in _rows(generated, lengths, examples)], np.float64)
 
     def is_success_batch(self, generated: np.ndarray, lengths: np.ndarray, examples: ExampleBatch) -> np.ndarray:
         """Success (bool ``(N,)``) of N answers, laid out as in :meth:`score_batch`."""
         if self._keeps_default("is_success"):
             return matches_reference(generated, lengths, examples.reference_ids, examples.reference_lengths)
-        return np.array(
-            [
-                self.is_success(row[:n].tolist(), example)
-                for row, n, example in zip(generated, lengths, examples.examples)
-            ],
-            dtype=bool,
-        )
+        return np.array([self.is_success(ids, example) for ids, example in _rows(generated, lengths, examples)], bool)
 
     def action_mask_batch(self, generated: np.ndarray, lengths: np.ndarray, examples: ExampleBatch) -> np.ndarray:
         """Masks (bool ``(N, V)``, a new array) of the tokens valid next for N answers laid out as in
         :meth:`score_batch`."""
         if self._keeps_default("action_mask"):  # the default mask does not depend on the answer so far
             return np.repeat(self.answer_mask()[None], len(generated), axis=0)
-        masks = [
-            self.action_mask(example, row[:n].tolist())
-            for row, n, example in zip(generated, lengths, examples.examples)
-        ]
+        masks = [self.action_mask(example, ids) for ids, example in _rows(generated, lengths, examples)]
         return np.array(masks, dtype=bool).reshape(len(generated), self.tokenizer.vocab_size)
 
     def oracle_actions(self, example: Example) -> list[int]:
@@ -279,6 +268,11 @@ def draw_in_split(draw: Callable[[], Example], split: str, max_tries: int = 10_0
         f"no prompt of the {split!r} split found in {max_tries} draws; the task's options allow too few distinct "
         "prompts for disjoint train/validation/test splits (widen the length range or the alphabet)"
     )
+
+
+def _rows(generated: np.ndarray, lengths: np.ndarray, examples: ExampleBatch) -> Iterator[tuple[list[int], Example]]:
+    """Each row's answer (its first ``lengths[i]`` ids, as a list) with the row's example."""
+    return ((row[:n].tolist(), example) for row, n, example in zip(generated, lengths, examples.examples))
 
 
 def _write_left_aligned(
