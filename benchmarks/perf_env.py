@@ -146,7 +146,8 @@ def run(
 
     Each configuration is measured ``repeats`` times for ``seconds``, in rounds that visit all configurations of a
     task in turn, and its best round counts: other work on the machine only ever slows a round down, and the
-    rounds spread that over all configurations alike. ``quick`` makes it one round of 0.05 s.
+    rounds spread that over all configurations alike. ``quick`` makes it one round of 0.05 s. The environments of
+    a task are built before its rounds and frozen out of the garbage collector's scans (``gc.freeze``).
     """
     if quick:
         seconds, repeats = min(seconds, 0.05), 1
@@ -156,10 +157,17 @@ def run(
         steppers = {config: make_stepper(config[0], env_id, config[1], options) for config in configs}
         tables = {config: action_table(env_id, config[1], options) for config in configs}
         rounds: dict[tuple[str, int], list[dict[str, float]]] = {config: [] for config in configs}
-        for _ in range(repeats):
-            for config in configs:
-                steps, elapsed = measure(steppers[config], tables[config], seconds, min_calls=3)
-                rounds[config].append({"steps": steps, "seconds": elapsed, "steps_per_second": steps / elapsed})
+        # The environments live through all rounds; freezing them keeps the garbage collector from scanning one
+        # configuration's objects while it cleans up after another.
+        gc.collect()
+        gc.freeze()
+        try:
+            for _ in range(repeats):
+                for config in configs:
+                    steps, elapsed = measure(steppers[config], tables[config], seconds, min_calls=3)
+                    rounds[config].append({"steps": steps, "seconds": elapsed, "steps_per_second": steps / elapsed})
+        finally:
+            gc.unfreeze()
         del steppers
         for (kind, num_envs), measured in rounds.items():
             best = max(round_["steps_per_second"] for round_ in measured)
