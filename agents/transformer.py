@@ -221,7 +221,9 @@ class TransformerPolicy(nn.Module):
         last new position. ``prefill`` and ``step`` are the two uses."""
         T = tokens.shape[1]
         if cache.length + T > self.config.max_len:
-            raise ValueError(f"cannot extend a cache of {cache.length} positions by {T}: max_len is {self.config.max_len}")
+            raise ValueError(
+                f"cannot extend a cache of {cache.length} positions by {T}: max_len is {self.config.max_len}"
+            )
         x = self._embed(tokens, cache.length)
         for layer, block in enumerate(self.blocks):
             x = block(x, cache, layer)
@@ -245,7 +247,11 @@ class TransformerPolicy(nn.Module):
 
     @torch.no_grad()
     def select_action(
-        self, obs: torch.Tensor, deterministic: bool = True, temperature: float = 1.0, generator: torch.Generator | None = None
+        self,
+        obs: torch.Tensor,
+        deterministic: bool = True,
+        temperature: float = 1.0,
+        generator: torch.Generator | None = None,
     ) -> torch.Tensor:
         """Next actions ``(B,)`` for observations ``(B, P + G)`` in any state of their episodes.
 

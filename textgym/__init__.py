@@ -6,9 +6,10 @@ This package depends only on numpy, gymnasium and the metric libraries, never on
 
 from textgym.env import TextGenEnv
 from textgym.registration import env_id, register_envs
-from textgym.task import SPLITS, Example, Task
+from textgym.task import SPLITS, Example, ExampleBatch, Task
 from textgym.tasks import TASKS, make_task
 from textgym.tokenizers import CharTokenizer, Tokenizer, WordTokenizer
+from textgym.vector_env import TextGenVectorEnv
 
 __version__ = "0.1.0"
 
@@ -20,8 +21,10 @@ __all__ = [
     "TASKS",
     "CharTokenizer",
     "Example",
+    "ExampleBatch",
     "Task",
     "TextGenEnv",
+    "TextGenVectorEnv",
     "Tokenizer",
     "WordTokenizer",
     "env_id",

@@ -14,11 +14,65 @@ from gymnasium.error import ResetNeeded
 from textgym.curriculum import LengthCurriculum
 from textgym.task import Example, Task, check_split
 from textgym.tasks import make_task
+from textgym.tokenizers import Tokenizer
 
 REWARD_MODES = ("sparse", "dense")
+RENDER_MODES = ("ansi",)
 
 
-class TextGenEnv(gym.Env[np.ndarray, np.int64]):
+class TextGenBase:
+    """What :class:`TextGenEnv` and :class:`~textgym.vector_env.TextGenVectorEnv` share: their options, how they are
+    checked, and the spaces and text of one episode. See :class:`TextGenEnv` for what each option means."""
+
+    task: Task
+    split: str
+    reward_mode: str
+    render_mode: str | None
+    curriculum: LengthCurriculum | None
+    tokenizer: Tokenizer
+    prompt_len: int
+    gen_len: int
+
+    def _configure(
+        self,
+        task: str | Task,
+        split: str,
+        reward_mode: str,
+        render_mode: str | None,
+        curriculum: bool | Mapping[str, Any],
+        task_options: Mapping[str, Any],
+    ) -> tuple[spaces.MultiDiscrete, spaces.Discrete]:
+        """Check the options, set the attributes above and return one episode's observation and action spaces."""
+        if isinstance(task, Task):
+            if task_options:
+                raise ValueError(
+                    f"task options {sorted(task_options)} given with a Task instance; set them on the task"
+                )
+            self.task = task
+        else:
+            self.task = make_task(task, **task_options)
+        self.split = check_split(split)
+        if reward_mode not in REWARD_MODES:
+            raise ValueError(f"unknown reward_mode {reward_mode!r}; expected one of {REWARD_MODES}")
+        self.reward_mode = reward_mode
+        if render_mode is not None and render_mode not in RENDER_MODES:
+            raise ValueError(f"unknown render_mode {render_mode!r}; expected None or one of {list(RENDER_MODES)}")
+        self.render_mode = render_mode
+        self.curriculum = LengthCurriculum.from_option(curriculum, self.task.length_range)
+
+        self.tokenizer = self.task.tokenizer
+        self.prompt_len = self.task.max_prompt_len
+        self.gen_len = self.task.max_gen_len
+        vocab_size = self.tokenizer.vocab_size
+        observation_space = spaces.MultiDiscrete(np.full(self.prompt_len + self.gen_len, vocab_size), dtype=np.int64)
+        return observation_space, spaces.Discrete(vocab_size)
+
+    def _render_episode(self, example: Example, actions: np.ndarray) -> str:
+        """``"prompt -> actions so far"``, special tokens by name: the ``"ansi"`` rendering of one episode."""
+        return f"{example.prompt} -> {self.tokenizer.decode(actions, skip_special=False)}"
+
+
+class TextGenEnv(TextGenBase, gym.Env[np.ndarray, np.int64]):
     """Text generation as a Gymnasium environment.
 
     ## Description
@@ -77,7 +131,7 @@ class TextGenEnv(gym.Env[np.ndarray, np.int64]):
         **task_options: options of the named task, e.g. ``max_length=8``.
     """
 
-    metadata = {"render_modes": ["ansi"], "render_fps": 4}
+    metadata = {"render_modes": list(RENDER_MODES), "render_fps": 4}
 
     def __init__(
         self,
@@ -88,33 +142,9 @@ class TextGenEnv(gym.Env[np.ndarray, np.int64]):
         curriculum: bool | Mapping[str, Any] = False,
         **task_options: Any,
     ) -> None:
-        if isinstance(task, Task):
-            if task_options:
-                raise ValueError(
-                    f"task options {sorted(task_options)} given with a Task instance; set them on the task"
-                )
-            self.task = task
-        else:
-            self.task = make_task(task, **task_options)
-        self.split = check_split(split)
-        if reward_mode not in REWARD_MODES:
-            raise ValueError(f"unknown reward_mode {reward_mode!r}; expected one of {REWARD_MODES}")
-        self.reward_mode = reward_mode
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(
-                f"unknown render_mode {render_mode!r}; expected None or one of {self.metadata['render_modes']}"
-            )
-        self.render_mode = render_mode
-        self.curriculum = LengthCurriculum.from_option(curriculum, self.task.length_range)
-
-        self.tokenizer = self.task.tokenizer
-        self.prompt_len = self.task.max_prompt_len
-        self.gen_len = self.task.max_gen_len
-        vocab_size = self.tokenizer.vocab_size
-        self.observation_space = spaces.MultiDiscrete(
-            np.full(self.prompt_len + self.gen_len, vocab_size), dtype=np.int64
+        self.observation_space, self.action_space = self._configure(
+            task, split, reward_mode, render_mode, curriculum, task_options
         )
-        self.action_space = spaces.Discrete(vocab_size)
 
         self.example: Example | None = None
         self.generated: list[int] = []
@@ -187,8 +217,7 @@ class TextGenEnv(gym.Env[np.ndarray, np.int64]):
             return None
         if self.example is None:
             return ""
-        actions = self._obs[self.prompt_len : self.prompt_len + self._num_actions]
-        return f"{self.example.prompt} -> {self.tokenizer.decode(actions, skip_special=False)}"
+        return self._render_episode(self.example, self._obs[self.prompt_len : self.prompt_len + self._num_actions])
 
     def _check_action(self, action: Any) -> int:
         try:

@@ -1,4 +1,6 @@
-"""Registers every task as a Gymnasium environment ID, ``textgym/<Task>-v0``."""
+"""Registers every task as a Gymnasium environment ID, ``textgym/<Task>-v0``: ``gym.make`` gives a
+:class:`~textgym.env.TextGenEnv`, ``gym.make_vec`` a :class:`~textgym.vector_env.TextGenVectorEnv` (or Gymnasium's
+``SyncVectorEnv`` over ``TextGenEnv`` with ``vectorization_mode="sync"``)."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ def register_envs() -> list[str]:
             gym.register(
                 id=id_,
                 entry_point="textgym.env:TextGenEnv",
+                vector_entry_point="textgym.vector_env:TextGenVectorEnv",
                 reward_threshold=task_class.reward_threshold,
                 nondeterministic=False,
                 kwargs={"task": name},

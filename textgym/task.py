@@ -2,19 +2,22 @@
 
 A task draws :class:`Example` s (a prompt and its reference answers) from a seeded random generator for a split,
 knows its tokenizer and length limits, scores a generated token sequence against an example, decides success,
-and says which tokens are valid next (for action masks).
+and says which tokens are valid next (for action masks); the batched versions of the last three work on an
+:class:`ExampleBatch` for vector environments.
 """
 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
+from textgym.batched_metrics import BATCHED_METRICS, matches_reference
 from textgym.metrics import Metric, get_metric
 from textgym.tokenizers import Tokenizer
 
@@ -32,12 +35,107 @@ class Example:
     meta: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
 
+@dataclass
+class ExampleBatch:
+    """Examples side by side, one per row, with their token ids in padded arrays: the form batched scoring and the
+    vector environment read. Rows are replaced one by one as episodes restart (:meth:`assign`).
+
+    Attributes:
+        examples: object array ``(N,)`` of the :class:`Example` in each row (``None`` until assigned).
+        prompt_ids: int64 ``(N, P)``: each prompt's ids, left-aligned, pad (0) after.
+        prompt_lengths: int64 ``(N,)``.
+        reference_ids: int64 ``(N, R, W)``: reference ``r`` of row ``i`` in ``[i, r]``, left-aligned, pad after, cut
+            after ``W`` slots (an answer of at most ``W`` tokens never reads further); ``R`` grows to the most
+            references any assigned example has.
+        reference_lengths: int64 ``(N, R)``: full reference lengths; ``-1`` where the row has fewer references.
+    """
+
+    examples: np.ndarray
+    prompt_ids: np.ndarray
+    prompt_lengths: np.ndarray
+    reference_ids: np.ndarray
+    reference_lengths: np.ndarray
+
+    @classmethod
+    def empty(cls, size: int, prompt_width: int, reference_width: int) -> ExampleBatch:
+        """``size`` unassigned rows for prompts of at most ``prompt_width`` ids and answers of ``reference_width``."""
+        return cls(
+            examples=np.full(size, None, dtype=object),
+            prompt_ids=np.zeros((size, prompt_width), dtype=np.int64),
+            prompt_lengths=np.zeros(size, dtype=np.int64),
+            reference_ids=np.zeros((size, 1, reference_width), dtype=np.int64),
+            reference_lengths=np.full((size, 1), -1, dtype=np.int64),
+        )
+
+    @classmethod
+    def from_examples(cls, examples: Sequence[Example], prompt_width: int, reference_width: int) -> ExampleBatch:
+        """A batch holding ``examples`` in order."""
+        batch = cls.empty(len(examples), prompt_width, reference_width)
+        batch.assign(np.arange(len(examples)), examples)
+        return batch
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+    def __getitem__(self, rows: np.ndarray | slice) -> ExampleBatch:
+        """The batch of the selected rows (an index array, boolean mask or slice)."""
+        return ExampleBatch(
+            self.examples[rows],
+            self.prompt_ids[rows],
+            self.prompt_lengths[rows],
+            self.reference_ids[rows],
+            self.reference_lengths[rows],
+        )
+
+    def assign(self, rows: np.ndarray, examples: Sequence[Example]) -> None:
+        """Put ``examples[k]`` in row ``rows[k]``; a prompt longer than the prompt width raises ``ValueError``."""
+        rows = np.asarray(rows, dtype=np.intp)
+        if len(rows) != len(examples):
+            raise ValueError(f"{len(rows)} rows given for {len(examples)} examples")
+        counts = np.fromiter((len(example.reference_ids) for example in examples), np.intp, len(examples))
+        if counts.size and counts.max() > self.reference_ids.shape[1]:
+            self._grow_references(int(counts.max()))
+
+        prompts = [example.prompt_ids for example in examples]
+        prompt_lengths = np.fromiter(map(len, prompts), np.int64, len(prompts))
+        if prompt_lengths.size and prompt_lengths.max() > self.prompt_ids.shape[1]:
+            longest = examples[int(prompt_lengths.argmax())]
+            raise ValueError(
+                f"prompt {longest.prompt!r} has {len(longest.prompt_ids)} tokens, "
+                f"more than the {self.prompt_ids.shape[1]} prompt slots"
+            )
+        self.examples[rows] = np.fromiter(examples, dtype=object, count=len(examples))
+        self.prompt_ids[rows] = 0
+        _write_left_aligned(self.prompt_ids, (rows,), prompts, prompt_lengths)
+        self.prompt_lengths[rows] = prompt_lengths
+
+        references = list(chain.from_iterable(example.reference_ids for example in examples))
+        reference_lengths = np.fromiter(map(len, references), np.int64, len(references))
+        slots = (np.repeat(rows, counts), _positions_in_groups(counts))
+        self.reference_ids[rows] = 0
+        self.reference_lengths[rows] = -1
+        _write_left_aligned(self.reference_ids, slots, references, reference_lengths)
+        self.reference_lengths[slots] = reference_lengths
+
+    def _grow_references(self, num_references: int) -> None:
+        size, current, width = self.reference_ids.shape
+        extra = num_references - current
+        self.reference_ids = np.concatenate([self.reference_ids, np.zeros((size, extra, width), np.int64)], axis=1)
+        self.reference_lengths = np.concatenate([self.reference_lengths, np.full((size, extra), -1, np.int64)], axis=1)
+
+
 class Task:
     """Base class of every task.
 
     Subclasses set the attributes below in ``__init__`` and implement :meth:`sample`; the defaults of the other
     methods score with ``metric`` over token ids, count exact matches as success and allow the answer symbols
     plus ``<eos>`` as next tokens.
+
+    The batched methods (:meth:`score_batch`, :meth:`is_success_batch`, :meth:`action_mask_batch`) serve vector
+    environments. Each gives exactly what its single-answer method gives for every row: a task that keeps the
+    default single-answer method gets a numpy version (for ``score``, when its metric is in
+    :data:`~textgym.batched_metrics.BATCHED_METRICS`), and a task that overrides it gets a loop over its override.
+    So a new task only writes the single-answer methods; it may override a batched one for speed.
 
     Attributes:
         name: the task's name, as in its registered ID.
@@ -98,6 +196,27 @@ class Task:
         e.g. a fluency measure reported next to a reward that a policy could game)."""
         return {}
 
+    def score_batch(self, generated: np.ndarray, lengths: np.ndarray, examples: ExampleBatch) -> np.ndarray:
+        """Scores (float64 ``(N,)``) of N answers: row ``i``'s first ``lengths[i]`` ids against ``examples[i]``."""
+        batched = BATCHED_METRICS.get(self.metric_name)
+        if batched is not None and self.keeps_default("score"):
+            return batched(generated, lengths, examples.reference_ids, examples.reference_lengths)
+        return np.array([self.score(ids, example) for ids, example in _rows(generated, lengths, examples)], np.float64)
+
+    def is_success_batch(self, generated: np.ndarray, lengths: np.ndarray, examples: ExampleBatch) -> np.ndarray:
+        """Success (bool ``(N,)``) of N answers, laid out as in :meth:`score_batch`."""
+        if self.keeps_default("is_success"):
+            return matches_reference(generated, lengths, examples.reference_ids, examples.reference_lengths)
+        return np.array([self.is_success(ids, example) for ids, example in _rows(generated, lengths, examples)], bool)
+
+    def action_mask_batch(self, generated: np.ndarray, lengths: np.ndarray, examples: ExampleBatch) -> np.ndarray:
+        """Masks (bool ``(N, V)``, a new array) of the tokens valid next for N answers laid out as in
+        :meth:`score_batch`."""
+        if self.keeps_default("action_mask"):  # the default mask does not depend on the answer so far
+            return np.repeat(self.answer_mask()[None], len(generated), axis=0)
+        masks = [self.action_mask(example, ids) for ids, example in _rows(generated, lengths, examples)]
+        return np.array(masks, dtype=bool).reshape(len(generated), self.tokenizer.vocab_size)
+
     def oracle_actions(self, example: Example) -> list[int]:
         """The actions of a perfect answer: the first reference's ids, then ``<eos>``."""
         return [*example.reference_ids[0], self.tokenizer.eos_id]
@@ -115,6 +234,10 @@ class Task:
                     f"at most {self.max_gen_len - 1} leave room for <eos>"
                 )
         return Example(prompt, tuple(references), prompt_ids, reference_ids, MappingProxyType(dict(meta)))
+
+    def keeps_default(self, method: str) -> bool:
+        """Whether this task's class uses :class:`Task`'s own ``method`` (so its batched shortcut is exact)."""
+        return getattr(type(self), method) is getattr(Task, method)
 
     def __repr__(self) -> str:
         sizes = f"P={self.max_prompt_len}, G={self.max_gen_len}, vocab={self.tokenizer.vocab_size}"
@@ -161,3 +284,25 @@ def draw_in_split(
         f"no prompt of the {split!r} split found in {max_tries} draws; the task's options allow too few distinct "
         "prompts for disjoint train/validation/test splits (widen the length range or the alphabet)"
     )
+
+
+def _rows(generated: np.ndarray, lengths: np.ndarray, examples: ExampleBatch) -> Iterator[tuple[list[int], Example]]:
+    """Each row's answer (its first ``lengths[i]`` ids, as a list) with the row's example."""
+    return ((row[:n].tolist(), example) for row, n, example in zip(generated, lengths, examples.examples))
+
+
+def _write_left_aligned(
+    target: np.ndarray, rows: tuple[np.ndarray, ...], sequences: Sequence[Sequence[int]], lengths: np.ndarray
+) -> None:
+    """Write ``sequences[k]`` (of length ``lengths[k]``) left-aligned into ``target[rows[0][k], rows[1][k], ...]``,
+    cut at the last axis' width, in one assignment."""
+    width = target.shape[-1]
+    kept = np.minimum(lengths, width)
+    ids = np.fromiter(chain.from_iterable(sequence[:width] for sequence in sequences), np.int64, int(kept.sum()))
+    target[(*(np.repeat(index, kept) for index in rows), _positions_in_groups(kept))] = ids
+
+
+def _positions_in_groups(sizes: np.ndarray) -> np.ndarray:
+    """``[0, 1, .., sizes[0] - 1, 0, 1, .., sizes[1] - 1, ...]``: each element's position within its group."""
+    starts = np.cumsum(sizes) - sizes
+    return np.arange(int(sizes.sum())) - np.repeat(starts, sizes)

@@ -1,0 +1,45 @@
+"""The throughput benchmark runs in quick mode and writes every field as a number (no timing is asserted)."""
+
+import json
+import math
+
+from benchmarks import perf_env
+
+
+def test_quick_run_writes_measurements_ratios_memory_and_targets(tmp_path, capsys):
+    out = tmp_path / "perf" / "env.json"
+    returned = perf_env.main(["--quick", "--out", str(out)])
+    report = json.loads(out.read_text())
+    assert report == json.loads(json.dumps(returned)) and report["settings"]["quick"] is True
+
+    measured = {(r["task"], r["env"], r["num_envs"]): r for r in report["results"]}
+    expected = {(task, kind, n) for task in perf_env.TASKS for kind, sizes in perf_env.SIZES.items() for n in sizes}
+    assert set(measured) == expected
+    for result in measured.values():
+        (round_,) = result["rounds"]  # quick: one round
+        assert round_["steps"] >= 3 and round_["seconds"] > 0
+        assert math.isclose(result["steps_per_second"], round_["steps"] / round_["seconds"])
+
+    for task in perf_env.TASKS:
+        for other in ("SyncVectorEnv", "DummyVecEnv"):
+            ratios = report["ratios"][task][f"native/{other}"]
+            assert sorted(map(int, ratios)) == sorted(perf_env.SIZES[other])
+            for n, ratio in ratios.items():
+                native, baseline = measured[task, "native", int(n)], measured[task, other, int(n)]
+                assert math.isclose(ratio, native["steps_per_second"] / baseline["steps_per_second"])
+
+    assert {kind: entry["num_envs"] for kind, entry in report["memory"].items()} == {
+        "native": 4096,
+        "SyncVectorEnv": 1024,
+    }
+    for entry in report["memory"].values():
+        assert entry["peak_bytes"] > 0 and math.isclose(entry["bytes_per_env"], entry["peak_bytes"] / entry["num_envs"])
+
+    speedup, *rising = report["targets"]
+    assert speedup["value"] == report["ratios"]["Copy"]["native/SyncVectorEnv"]["256"] and speedup["goal"] == 20
+    assert len(rising) == len(perf_env.TASKS)
+    for target in report["targets"]:
+        assert target["met"] is (target["value"] >= target["goal"])
+
+    printed = capsys.readouterr().out
+    assert "native/SyncVectorEnv" in printed and "KiB per env" in printed and f"wrote {out}" in printed

@@ -1,0 +1,79 @@
+"""Batched metrics: the exact-match family of :mod:`textgym.metrics` over padded arrays of token ids, in numpy.
+
+Each function scores N answers at once and returns, for every row, exactly the float the scalar metric of the
+same name returns for that row (``generated[i, :lengths[i]]`` against the row's references), so a vector
+environment and N single environments agree to the last bit.
+
+Arguments shared by every function:
+
+- ``generated``: int array ``(N, W)``; row ``i`` holds the answer in its first ``lengths[i]`` slots.
+- ``lengths``: int array ``(N,)``, each in ``[0, W]``.
+- ``references``: int array ``(N, R, W')`` with ``W' >= W``; reference ``r`` of row ``i`` left-aligned in
+  ``references[i, r]``. Slots past ``W`` may be cut off: an answer of at most ``W`` tokens never reads them.
+- ``reference_lengths``: int array ``(N, R)``: the full length of each reference, ``-1`` where row ``i`` has fewer
+  than ``R`` references. Every row needs at least one reference, as the scalar metrics do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+BatchedMetric = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+
+def matches_reference(
+    generated: np.ndarray, lengths: np.ndarray, references: np.ndarray, reference_lengths: np.ndarray
+) -> np.ndarray:
+    """Boolean ``(N,)``: row ``i``'s answer equals one of its references exactly."""
+    equal_positions, compared = _compare(generated, lengths, references, reference_lengths)
+    same_length = lengths[:, None] == reference_lengths
+    return (same_length & (equal_positions | ~compared).all(axis=-1)).any(axis=1)
+
+
+def exact_match(
+    generated: np.ndarray, lengths: np.ndarray, references: np.ndarray, reference_lengths: np.ndarray
+) -> np.ndarray:
+    """1.0 where the answer equals one of its references, else 0.0 (float64 ``(N,)``)."""
+    return matches_reference(generated, lengths, references, reference_lengths).astype(np.float64)
+
+
+def token_accuracy(
+    generated: np.ndarray, lengths: np.ndarray, references: np.ndarray, reference_lengths: np.ndarray
+) -> np.ndarray:
+    """Best over the references of (positions that agree) / (the longer length); 1.0 for two empty sequences."""
+    equal_positions, compared = _compare(generated, lengths, references, reference_lengths)
+    matches = (equal_positions & compared).sum(axis=-1)
+    longer = np.maximum(lengths[:, None], reference_lengths)
+    scores = np.where(longer == 0, 1.0, matches / np.maximum(longer, 1))
+    scores[reference_lengths < 0] = -np.inf  # rows with fewer references: the missing ones never count
+    return scores.max(axis=1)
+
+
+BATCHED_METRICS: dict[str, BatchedMetric] = {
+    "exact_match": exact_match,
+    "token_accuracy": token_accuracy,
+}
+"""The metrics of :data:`textgym.metrics.METRICS` that have a numpy version here, by the same name."""
+
+
+def _compare(
+    generated: np.ndarray, lengths: np.ndarray, references: np.ndarray, reference_lengths: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(N, R, W)`` booleans: where answer and reference hold the same id, and where both have a token."""
+    num_rows, width = generated.shape
+    if lengths.shape != (num_rows,) or reference_lengths.shape != references.shape[:2] or len(references) != num_rows:
+        raise ValueError(
+            f"inconsistent shapes: generated {generated.shape}, lengths {lengths.shape}, "
+            f"references {references.shape}, reference_lengths {reference_lengths.shape}; "
+            "expected (N, W), (N,), (N, R, >= W) and (N, R)"
+        )
+    if references.shape[2] < width:
+        raise ValueError(f"references are {references.shape[2]} slots wide, fewer than the answers' {width}")
+    missing = np.flatnonzero((reference_lengths < 0).all(axis=1))
+    if missing.size:
+        raise ValueError(f"rows {missing.tolist()} have no reference; every answer needs at least one to be scored")
+    references = references[:, :, :width]
+    both_present = np.arange(width) < np.minimum(lengths[:, None], reference_lengths)[:, :, None]
+    return generated[:, None, :] == references, both_present

@@ -1,0 +1,354 @@
+"""TextGenVectorEnv: N text-generation episodes of one task, stepped together with numpy array operations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from gymnasium.error import ResetNeeded
+from gymnasium.utils import seeding
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from textgym.env import RENDER_MODES, TextGenBase
+from textgym.task import ExampleBatch, Task
+
+Seeds = int | Sequence[int | None] | None
+
+
+class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
+    """``num_envs`` episodes of :class:`~textgym.env.TextGenEnv` side by side, stepped together in numpy.
+
+    ## Description
+
+    Sub-environment ``i`` plays exactly the episodes that a :class:`~textgym.env.TextGenEnv` with the same options
+    plays: for the same seeds and actions, this environment returns what Gymnasium's ``SyncVectorEnv`` over
+    ``TextGenEnv`` returns (observations, rewards, terminations, truncations and infos), in every autoreset mode.
+    ``step`` updates all sub-environments with array operations. Python code runs per sub-environment only where
+    an episode starts (the task draws its example) or ends (its answer is decoded for ``info["generated"]``), and
+    the task scores all finished answers in one call (:meth:`~textgym.task.Task.score_batch`, in numpy for the
+    exact-match family of metrics).
+
+    ``gym.make_vec("textgym/Copy-v0", num_envs=N)`` returns this class (it is every ID's ``vector_entry_point``);
+    ``gym.make_vec(..., vectorization_mode="sync")`` gives ``SyncVectorEnv`` over ``TextGenEnv`` instead.
+
+    ## Spaces
+
+    ``single_observation_space`` and ``single_action_space`` are those of ``TextGenEnv``
+    (``MultiDiscrete([V] * (P + G))`` and ``Discrete(V)``); ``observation_space`` is their batch, shape
+    ``(N, P + G)`` int64, and ``action_space`` is ``MultiDiscrete([V] * N)``.
+
+    ## Rewards, episode end, success
+
+    As in ``TextGenEnv``: sparse or dense rewards from the task's metric; a sub-environment terminates on
+    ``<eos>`` or after ``G`` tokens and is never truncated.
+
+    ## Autoreset
+
+    ``autoreset_mode`` (``metadata["autoreset_mode"]``) says what happens after a sub-environment terminates:
+
+    - ``AutoresetMode.NEXT_STEP`` (default, as in Gymnasium): the next ``step`` ignores its action and starts a
+      new episode, returning its first observation with reward 0 and its reset info;
+    - ``AutoresetMode.SAME_STEP``: the terminating ``step`` already returns the new episode's first observation;
+      the last observation and the final step's info are in ``info["final_obs"]`` and ``info["final_info"]``;
+    - ``AutoresetMode.DISABLED``: the caller restarts it with ``reset(options={"reset_mask": mask})``; stepping it
+      before that raises ``ResetNeeded``.
+
+    ## Info
+
+    Gymnasium's vector convention: each key holds an array over sub-environments and ``_key`` a boolean array
+    marking the sub-environments that reported it. The keys are those of ``TextGenEnv``: ``prompt`` and
+    ``references`` (object arrays) where an episode started, ``action_mask`` (bool ``(N, V)``) for every
+    sub-environment, and ``generated`` (object), ``score`` (float64), ``success`` (bool) where an episode ended
+    (inside ``final_info`` in the same-step mode).
+
+    ## Seeding
+
+    ``reset(seed=s)`` seeds sub-environment ``i`` with ``s + i``, and ``reset(seed=[s0, s1, ...])`` with ``s_i``,
+    exactly as ``SyncVectorEnv`` does; each sub-environment then draws its following episodes from its own
+    generator, so a vector of N gives the same episodes as N single environments. ``seed=None`` keeps the
+    generators (or seeds them from entropy the first time).
+
+    ## Curriculum
+
+    With ``curriculum``, all sub-environments share one :class:`~textgym.curriculum.LengthCurriculum`: every finished
+    episode counts towards it, and every new episode uses its current level. (``SyncVectorEnv`` would keep one
+    curriculum per sub-environment, so the two differ in this mode.)
+
+    ## Attributes
+
+    Besides Gymnasium's: ``task``, ``tokenizer``, ``split``, ``reward_mode``, ``curriculum``, ``prompt_len`` (P),
+    ``gen_len`` (G) as in ``TextGenEnv``, and ``examples``, an :class:`~textgym.task.ExampleBatch` holding each
+    sub-environment's current example (also as padded id arrays).
+
+    ## Errors
+
+    - ``actions`` not an integer array of shape ``(N,)``, or with an id outside ``[0, V)``: ``ValueError`` naming it;
+    - ``step`` or :meth:`action_masks` before every sub-environment was reset, or stepping a terminated
+      sub-environment with autoreset disabled: ``gymnasium.error.ResetNeeded``;
+    - bad ``num_envs``, ``autoreset_mode``, seeds, ``reset_mask`` or an unknown reset option: ``ValueError``;
+      bad task and environment options as in ``TextGenEnv``.
+
+    ## Arguments
+
+    Args:
+        task: a task name from :data:`textgym.tasks.TASKS` or a :class:`~textgym.task.Task` instance.
+        num_envs: N, the number of episodes played side by side.
+        split: ``"train"``, ``"validation"`` or ``"test"``.
+        reward_mode: ``"sparse"`` or ``"dense"``.
+        render_mode: ``None`` or ``"ansi"`` (``render()`` returns one ``"prompt -> tokens so far"`` per
+            sub-environment).
+        curriculum: as for ``TextGenEnv``, shared by all sub-environments (see above).
+        autoreset_mode: an :class:`~gymnasium.vector.AutoresetMode` or its value (``"NextStep"``, ``"SameStep"``,
+            ``"Disabled"``).
+        **task_options: options of the named task, e.g. ``max_length=8``.
+
+    Example:
+        >>> import gymnasium as gym, textgym
+        >>> envs = gym.make_vec("textgym/Copy-v0", num_envs=3)
+        >>> obs, info = envs.reset(seed=0)
+        >>> obs.shape, info["prompt"].shape
+        ((3, 11), (3,))
+        >>> obs, rewards, terminated, truncated, info = envs.step(envs.action_masks().argmax(axis=1))
+    """
+
+    def __init__(
+        self,
+        task: str | Task,
+        num_envs: int = 1,
+        split: str = "train",
+        reward_mode: str = "sparse",
+        render_mode: str | None = None,
+        curriculum: bool | Mapping[str, Any] = False,
+        autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
+        **task_options: Any,
+    ) -> None:
+        if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
+            raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
+        self.num_envs = int(num_envs)
+        try:
+            self.autoreset_mode = AutoresetMode(autoreset_mode)
+        except ValueError:
+            raise ValueError(
+                f"unknown autoreset_mode {autoreset_mode!r}; expected an AutoresetMode or one of "
+                f"{[mode.value for mode in AutoresetMode]}"
+            ) from None
+        self.metadata = {"render_modes": list(RENDER_MODES), "render_fps": 4, "autoreset_mode": self.autoreset_mode}
+        self.single_observation_space, self.single_action_space = self._configure(
+            task, split, reward_mode, render_mode, curriculum, task_options
+        )
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+
+        n = self.num_envs
+        self.examples = ExampleBatch.empty(n, self.prompt_len, self.gen_len)  # each sub-environment's example
+        self._obs = np.zeros((n, self.prompt_len + self.gen_len), dtype=np.int64)
+        self._generated = self._obs[:, self.prompt_len :]  # a view: the answer slots are the answers so far
+        self._num_actions = np.zeros(n, dtype=np.int64)
+        self._lengths = np.zeros(n, dtype=np.int64)  # answer tokens so far: the actions without a final <eos>
+        self._scores = np.zeros(n, dtype=np.float64)  # the latest score of each answer
+        self._ended = np.zeros(n, dtype=bool)
+        self._started = np.zeros(n, dtype=bool)
+        self._rngs: list[np.random.Generator | None] = [None] * n
+        self._all_rows = np.arange(n)
+
+    def reset(self, *, seed: Seeds = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+        """Start new episodes in all sub-environments, or in those of ``options["reset_mask"]`` (a bool array of
+        shape ``(N,)``); ``seed`` is an int (``seed + i`` for sub-environment ``i``), a list of N ints or Nones, or
+        None."""
+        rows = self._rows_to_reset(options)
+        seeds = self._seed_list(seed)
+        for i in rows.tolist():
+            if seeds[i] is not None:
+                self._rngs[i], _ = seeding.np_random(seeds[i])
+            elif self._rngs[i] is None:
+                self._rngs[i], _ = seeding.np_random()
+        self._started[rows] = True
+        info = self._start_episodes(rows)
+        masks = np.zeros((self.num_envs, self.single_action_space.n), dtype=bool)
+        masks[rows] = self._masks(rows)
+        info["action_mask"], info["_action_mask"] = masks, self._flags(rows)
+        return self._obs.copy(), info
+
+    def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        """Apply one token id per sub-environment (an integer array of shape ``(N,)``); see the class docstring for
+        autoreset and infos."""
+        actions = self._check_actions(actions)
+        self._check_started()
+        if self.autoreset_mode == AutoresetMode.NEXT_STEP and self._ended.any():
+            restarting = np.flatnonzero(self._ended)
+            rows = np.flatnonzero(~self._ended)
+        else:
+            if self.autoreset_mode == AutoresetMode.DISABLED and self._ended.any():
+                raise ResetNeeded(
+                    f"sub-environments {np.flatnonzero(self._ended).tolist()} terminated and autoreset is disabled; "
+                    "restart them with reset(options={'reset_mask': mask}) before stepping"
+                )
+            restarting, rows = self._all_rows[:0], self._all_rows
+
+        finished, rewards = self._advance(rows, actions[rows])
+        info: dict[str, Any] = {}
+        if self.autoreset_mode == AutoresetMode.SAME_STEP and finished.size:
+            info["final_obs"] = self._object_column(finished, self._obs[finished])
+            info["_final_obs"] = self._flags(finished)
+            final_info = self._final_info(finished)
+            final_info["action_mask"] = np.zeros((self.num_envs, self.single_action_space.n), dtype=bool)
+            final_info["action_mask"][finished] = self._masks(finished)
+            final_info["_action_mask"] = self._flags(finished)
+            info["final_info"], info["_final_info"] = final_info, self._flags(finished)
+            restarting = finished
+        elif finished.size:
+            info.update(self._final_info(finished))
+        if restarting.size:
+            info.update(self._start_episodes(restarting))
+        info["action_mask"], info["_action_mask"] = self._masks(), np.ones(self.num_envs, dtype=bool)
+        return self._obs.copy(), rewards, self._flags(finished), np.zeros(self.num_envs, dtype=bool), info
+
+    def action_masks(self) -> np.ndarray:
+        """Boolean array ``(N, V)``: the tokens the task considers valid next in each sub-environment."""
+        self._check_started()
+        return self._masks()
+
+    def render(self) -> tuple[str, ...] | None:
+        """With ``render_mode="ansi"``, one ``"prompt -> tokens so far"`` per sub-environment ("" before its first
+        reset); otherwise None."""
+        if self.render_mode != "ansi":
+            return None
+        return tuple(
+            "" if example is None else self._render_episode(example, obs[self.prompt_len : self.prompt_len + count])
+            for example, obs, count in zip(self.examples.examples, self._obs, self._num_actions)
+        )
+
+    def _advance(self, rows: np.ndarray, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Append ``tokens`` to the answers of ``rows``; return the rows that terminated and every reward."""
+        self._generated[rows, self._num_actions[rows]] = tokens
+        self._num_actions[rows] += 1
+        is_eos = tokens == self.tokenizer.eos_id
+        self._lengths[rows] += ~is_eos
+        finished = rows[is_eos | (self._num_actions[rows] == self.gen_len)]
+        self._ended[finished] = True
+
+        rewards = np.zeros(self.num_envs, dtype=np.float64)
+        scored = rows if self.reward_mode == "dense" else finished
+        if scored.size:
+            scores = self.task.score_batch(self._generated[scored], self._lengths[scored], self.examples[scored])
+            rewards[scored] = scores - self._scores[scored] if self.reward_mode == "dense" else scores
+            self._scores[scored] = scores
+        return finished, rewards
+
+    def _final_info(self, finished: np.ndarray) -> dict[str, Any]:
+        """``generated``, ``score``, ``success`` and the task's :meth:`~textgym.task.Task.final_info` of the episodes
+        that just ended in ``finished``; also counts them for the curriculum."""
+        answers, lengths = self._generated[finished], self._lengths[finished]
+        success = self.task.is_success_batch(answers, lengths, self.examples[finished])
+        if self.curriculum is not None:
+            for succeeded in success.tolist():
+                self.curriculum.record(succeeded)
+        texts = (
+            self.tokenizer.decode(answer[:length], skip_special=False)
+            for answer, length in zip(answers.tolist(), lengths.tolist())
+        )
+        scores = np.zeros(self.num_envs, dtype=np.float64)
+        scores[finished] = self._scores[finished]
+        succeeded = np.zeros(self.num_envs, dtype=bool)
+        succeeded[finished] = success
+        info = {
+            "generated": self._object_column(finished, texts),
+            "_generated": self._flags(finished),
+            "score": scores,
+            "_score": self._flags(finished),
+            "success": succeeded,
+            "_success": self._flags(finished),
+        }
+        if not self.task.keeps_default("final_info"):  # the task reports more about a finished answer
+            for row, answer, length in zip(finished.tolist(), answers.tolist(), lengths.tolist()):
+                info = self._add_info(info, self.task.final_info(answer[:length], self.examples.examples[row]), row)
+        return info
+
+    def _start_episodes(self, rows: np.ndarray) -> dict[str, Any]:
+        """Draw a new example for each sub-environment in ``rows`` from its own generator and clear its answer;
+        return the ``prompt`` and ``references`` infos."""
+        max_length = None if self.curriculum is None else self.curriculum.level
+        sample, rngs, split = self.task.sample, self._rngs, self.split
+        # The one loop over sub-environments: each new episode draws its example from its sub-environment's generator.
+        examples = [sample(rngs[i], split, max_length=max_length) for i in rows.tolist()]
+        self.examples.assign(rows, examples)
+        self._obs[rows, : self.prompt_len] = self.examples.prompt_ids[rows]
+        self._generated[rows] = self.tokenizer.pad_id
+        self._num_actions[rows] = 0
+        self._lengths[rows] = 0
+        self._scores[rows] = 0.0
+        self._ended[rows] = False
+        return {
+            "prompt": self._object_column(rows, (example.prompt for example in examples)),
+            "_prompt": self._flags(rows),
+            "references": self._object_column(rows, (example.references for example in examples)),
+            "_references": self._flags(rows),
+        }
+
+    def _masks(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """The action masks of ``rows`` (all sub-environments by default)."""
+        if rows is None:
+            return self.task.action_mask_batch(self._generated, self._lengths, self.examples)
+        return self.task.action_mask_batch(self._generated[rows], self._lengths[rows], self.examples[rows])
+
+    def _flags(self, rows: np.ndarray) -> np.ndarray:
+        """A new bool array over the sub-environments, True at ``rows``."""
+        flags = np.zeros(self.num_envs, dtype=bool)
+        flags[rows] = True
+        return flags
+
+    def _object_column(self, rows: np.ndarray, values: Iterable[Any]) -> np.ndarray:
+        """An object array over the sub-environments holding ``values`` at ``rows`` (each value kept whole, tuples
+        and arrays included) and None elsewhere."""
+        column = np.full(self.num_envs, None, dtype=object)
+        column[rows] = np.fromiter(values, dtype=object, count=len(rows))
+        return column
+
+    def _check_actions(self, actions: Any) -> np.ndarray:
+        array = np.asarray(actions)
+        if array.shape != (self.num_envs,) or not np.issubdtype(array.dtype, np.integer):
+            raise ValueError(
+                f"actions {actions!r} are not one integer token id per sub-environment; expected an integer array "
+                f"of shape ({self.num_envs},), got dtype {array.dtype} and shape {array.shape}"
+            )
+        outside = np.flatnonzero((array < 0) | (array >= self.single_action_space.n))
+        if outside.size:
+            i = int(outside[0])
+            raise ValueError(
+                f"action {array[i].item()!r} of sub-environment {i} is outside the action space: expected token ids in "
+                f"[0, {self.single_action_space.n})"
+            )
+        return array.astype(np.int64, copy=False)
+
+    def _check_started(self) -> None:
+        if not self._started.all():
+            raise ResetNeeded(
+                f"sub-environments {np.flatnonzero(~self._started).tolist()} were never reset; call reset() first"
+            )
+
+    def _rows_to_reset(self, options: dict[str, Any] | None) -> np.ndarray:
+        options = dict(options or {})
+        reset_mask = options.pop("reset_mask", None)
+        if options:
+            raise ValueError(f"unknown reset option(s) {sorted(options)}; TextGenVectorEnv.reset takes only reset_mask")
+        if reset_mask is None:
+            return self._all_rows
+        if not isinstance(reset_mask, np.ndarray) or reset_mask.dtype != bool or reset_mask.shape != (self.num_envs,):
+            raise ValueError(
+                f"reset_mask {reset_mask!r} must be a numpy bool array of shape ({self.num_envs},) marking the "
+                "sub-environments to reset"
+            )
+        if not reset_mask.any():
+            raise ValueError("reset_mask marks no sub-environment; at least one must be True")
+        return np.flatnonzero(reset_mask)
+
+    def _seed_list(self, seed: Seeds) -> list[int | None]:
+        if seed is None:
+            return [None] * self.num_envs
+        if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+            return [int(seed) + i for i in range(self.num_envs)]
+        if isinstance(seed, Sequence) and not isinstance(seed, str) and len(seed) == self.num_envs:
+            return list(seed)
+        raise ValueError(f"seed {seed!r} must be None, an int, or a list of {self.num_envs} ints or Nones")
