@@ -14,34 +14,36 @@ import dataclasses
 import json
 import zipfile
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
 from gymnasium.envs.registration import EnvSpec
+from gymnasium.vector import AutoresetMode
 from sb3_contrib import MaskablePPO
 from stable_baselines3 import A2C, DQN, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.type_aliases import TrainFrequencyUnit
-from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
+from stable_baselines3.common.vec_env import VecEnv
 
 import textgym  # noqa: F401  (registers the textgym IDs)
 from agents.base import Agent, Callback, EnvLike, batch_observations, check_total_steps
+from agents.sb3_vec_env import TextGenSB3VecEnv
 
 AGENT_STATE_FILE = "textgym_agent.json"
 """The entry that :meth:`SB3Agent.save` adds to SB3's zip file: the agent's seed, options and action mask."""
 
 
 def make_sb3_vec_env(env: EnvLike, num_envs: int, seed: int) -> VecEnv:
-    """The SB3 ``VecEnv`` every baseline trains on: ``num_envs`` copies of ``env`` in SB3's ``DummyVecEnv``.
+    """The SB3 ``VecEnv`` every baseline trains on: the adapter over the native batched environment, which returns
+    exactly what SB3's ``DummyVecEnv`` over ``num_envs`` copies of ``TextGenEnv`` would, without the Python loop.
 
     Args:
-        env: a registered ID or an ``EnvSpec`` (an ID with options). A Gymnasium vector environment is refused
-            until the SB3 adapter over the native vector environment takes its place here.
+        env: a registered ID or an ``EnvSpec`` (an ID with options). A Gymnasium vector environment is refused:
+            SB3 needs same-step resets and its own seeding, so the baseline builds its own.
         num_envs: sub-environments stepped side by side.
         seed: sub-environment ``i`` starts from ``reset(seed=seed + i)``.
     """
@@ -49,7 +51,10 @@ def make_sb3_vec_env(env: EnvLike, num_envs: int, seed: int) -> VecEnv:
         raise ValueError(f"SB3 baselines train on a registered ID or an EnvSpec, got {env!r}")
     if num_envs < 1:
         raise ValueError(f"num_envs must be >= 1, got {num_envs}")
-    vec_env = DummyVecEnv([partial(gym.make, env)] * num_envs)
+    native = gym.make_vec(
+        env, num_envs=num_envs, vectorization_mode="vector_entry_point", autoreset_mode=AutoresetMode.SAME_STEP
+    )
+    vec_env = TextGenSB3VecEnv(native)
     vec_env.seed(seed)
     return vec_env
 
