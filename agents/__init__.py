@@ -22,6 +22,7 @@ AGENTS: dict[str, str] = {
     "sb3-a2c": "agents.sb3:A2CAgent",
     "sb3-dqn": "agents.sb3:DQNAgent",
     "sb3-maskable-ppo": "agents.sb3:MaskablePPOAgent",
+    "sb3-ppo-transformer": "agents.sb3:TransformerPPOAgent",
 }
 """Built-in agents: name -> ``"module:factory"`` (imported only when used, so torch loads only when needed)."""
 

@@ -38,6 +38,7 @@ from agents.base import Callback, EnvLike, check_total_steps
 from agents.envs import as_vector_env
 from agents.supervised import action_logits, supervised_update
 from agents.torch_agent import PolicyConfig, TransformerAgent, task_of
+from textgym.task import Task
 
 BASELINES = ("none", "mean", "value", "loo", "greedy")
 LR_SCHEDULES = ("constant", "linear", "cosine")
@@ -201,6 +202,8 @@ class PolicyGradientAgent(TransformerAgent):
         self.rng = np.random.default_rng(seed)
         self.generator = torch.Generator(device=self.device).manual_seed(seed)
         self.optimizer: torch.optim.Optimizer | None = None
+        self.warm_start_optimizer: torch.optim.Optimizer | None = None
+        self.warm_start_tokens = 0
         self.reference: torch.nn.Module | None = None
         self.kl_coef = self.config.kl_coef
         self.mean_baseline: torch.Tensor | None = None
@@ -223,14 +226,16 @@ class PolicyGradientAgent(TransformerAgent):
             raise ValueError("PolicyGradientAgent needs a vector env with autoreset (NEXT_STEP or SAME_STEP)")
         task = task_of(vector_env)
         model = self.build_model(task)
-        start, target = self.num_env_steps, self.num_env_steps + total_steps
-
-        if self.optimizer is None and c.warm_start_steps > 0:
-            self._warm_start(task, min(c.warm_start_steps, total_steps))
+        target = self.num_env_steps + total_steps
+        if self.warm_start_tokens < c.warm_start_steps and not self._warm_start(task, target, callback):
+            return self  # the callback asked to stop
+        if self.warm_start_tokens < c.warm_start_steps:
+            return self  # the budget ended within the warm start; the next call goes on with it
         if self.optimizer is None:
             self.optimizer = torch.optim.AdamW(model.parameters(), lr=c.learning_rate, weight_decay=c.weight_decay)
         if self.reference is None and (c.kl_coef > 0 or c.kl_target is not None):
             self.reference = copy.deepcopy(model).eval().requires_grad_(False)
+        start = self.num_env_steps
         progress = {"fraction": 0.0}
         scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda _: self._lr_factor(progress["fraction"]))
 
@@ -250,19 +255,25 @@ class PolicyGradientAgent(TransformerAgent):
                 break
         return self
 
-    def _warm_start(self, task, tokens: int) -> None:
-        """Supervised teacher forcing on train-split references before RL; the KL reference is taken after it."""
+    def _warm_start(self, task: Task, target: int, callback: Callback | None) -> bool:
+        """Supervised teacher forcing on train-split references until ``warm_start_steps`` answer tokens have been
+        read or ``num_env_steps`` reaches ``target``; ``callback`` after every update. False if it asked to stop."""
         c = self.config
-        optimizer = torch.optim.AdamW(
-            self.model.parameters(), lr=c.warm_start_learning_rate, weight_decay=c.weight_decay
-        )
-        while self.num_env_steps < tokens:
-            read, loss = supervised_update(
-                self.model, task, optimizer, self.rng, c.warm_start_batch_size, c.max_grad_norm
+        if self.warm_start_optimizer is None:
+            self.warm_start_optimizer = torch.optim.AdamW(
+                self.model.parameters(), lr=c.warm_start_learning_rate, weight_decay=c.weight_decay
             )
+        while self.warm_start_tokens < c.warm_start_steps and self.num_env_steps < target:
+            read, loss = supervised_update(
+                self.model, task, self.warm_start_optimizer, self.rng, c.warm_start_batch_size, c.max_grad_norm
+            )
+            self.warm_start_tokens += read
             self.num_env_steps += read
-        if c.verbose:
-            print(f"warm start: {self.num_env_steps} answer tokens, final loss {loss:.4f}")
+            if c.verbose and self.warm_start_tokens >= c.warm_start_steps:
+                print(f"warm start done: {self.warm_start_tokens} answer tokens, loss {loss:.4f}")
+            if callback is not None and callback({"env_steps": self.num_env_steps, "warm_start_loss": loss}) is False:
+                return False
+        return True
 
     def _lr_factor(self, fraction: float) -> float:
         warmup = self.config.warmup_fraction

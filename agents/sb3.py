@@ -1,4 +1,5 @@
-"""Stable-Baselines3 baselines behind the agent protocol: ``sb3-ppo``, ``sb3-a2c``, ``sb3-dqn``, ``sb3-maskable-ppo``.
+"""Stable-Baselines3 baselines behind the agent protocol: ``sb3-ppo``, ``sb3-a2c``, ``sb3-dqn``, ``sb3-maskable-ppo``,
+and ``sb3-ppo-transformer`` (PPO with our Transformer as its features extractor).
 
 Every baseline uses SB3's ``MlpPolicy`` (SB3 one-hot encodes the ``MultiDiscrete`` token-id observations) and
 trains on the VecEnv that :func:`make_sb3_vec_env` builds. Hyper-parameters are SB3's defaults except where a
@@ -19,6 +20,8 @@ from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
+import torch
+from gymnasium import spaces
 from gymnasium.envs.registration import EnvSpec
 from gymnasium.vector import AutoresetMode
 from sb3_contrib import MaskablePPO
@@ -26,12 +29,15 @@ from stable_baselines3 import A2C, DQN, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from stable_baselines3.common.type_aliases import TrainFrequencyUnit
 from stable_baselines3.common.vec_env import VecEnv
 
 import textgym  # noqa: F401  (registers the textgym IDs)
 from agents.base import Agent, Callback, EnvLike, batch_observations, check_total_steps
 from agents.sb3_vec_env import TextGenSB3VecEnv
+from agents.torch_agent import PolicyConfig
+from agents.transformer import TransformerConfig, TransformerPolicy
 
 AGENT_STATE_FILE = "textgym_agent.json"
 """The entry that :meth:`SB3Agent.save` adds to SB3's zip file: the agent's seed, options and action mask."""
@@ -138,6 +144,8 @@ class SB3Agent(Agent):
 
     algorithm: ClassVar[type[BaseAlgorithm]]
     config_class: ClassVar[type[SB3Config]]
+    policy_options: ClassVar[tuple[str, ...]] = ("num_envs", "net_arch", "device")
+    """Config fields that shape the policy or the environment rather than being arguments of the algorithm."""
 
     def __init__(self, seed: int = 0, **options: Any) -> None:
         super().__init__(seed)
@@ -188,16 +196,20 @@ class SB3Agent(Agent):
 
     def _build_model(self, vec_env: VecEnv) -> BaseAlgorithm:
         options = dataclasses.asdict(self.config)
-        for common in ("num_envs", "net_arch", "device"):
-            del options[common]
+        for name in self.policy_options:
+            del options[name]
         return self.algorithm(
             "MlpPolicy",
             vec_env,
             seed=self.seed,
             device=self.config.device,
-            policy_kwargs={"net_arch": list(self.config.net_arch)},
+            policy_kwargs=self._policy_kwargs(vec_env),
             **options,
         )
+
+    def _policy_kwargs(self, vec_env: VecEnv) -> dict[str, Any]:
+        """SB3's ``policy_kwargs`` for the policy trained on ``vec_env``."""
+        return {"net_arch": list(self.config.net_arch)}
 
     def _state(self) -> dict[str, Any]:
         """What :meth:`save` stores beside SB3's own files."""
@@ -267,6 +279,68 @@ class MaskablePPOAgent(SB3Agent):
     def _restore(self, state: dict[str, Any]) -> None:
         valid = state["valid_actions"]
         self.valid_actions = None if valid is None else np.asarray(valid, dtype=bool)
+
+
+@dataclass
+class TransformerPPOConfig(PPOConfig):
+    """PPO's hyper-parameters plus the Transformer's sizes (the ``pg`` agent's defaults, so that the two agents
+    differ in the algorithm only); ``net_arch`` sizes SB3's policy and value heads on top of the features."""
+
+    d_model: int = PolicyConfig.d_model
+    n_heads: int = PolicyConfig.n_heads
+    n_layers: int = PolicyConfig.n_layers
+    d_ff: int = PolicyConfig.d_ff
+
+
+class TransformerFeaturesExtractor(BaseFeaturesExtractor):
+    """Our :class:`~agents.transformer.TransformerPolicy` as an SB3 features extractor.
+
+    SB3 one-hot encodes ``MultiDiscrete`` observations before a features extractor sees them; this one takes the
+    ids back (argmax over each slot's one-hot block), reads them as the Transformer does, and returns the hidden
+    state that chooses the next token (``features_dim = d_model``). SB3's heads map it to logits and a value.
+
+    Args:
+        observation_space: the environment's ``MultiDiscrete([V] * (P + G))``.
+        prompt_len: P, the prompt slots.
+        d_model, n_heads, n_layers, d_ff: the Transformer's sizes.
+    """
+
+    def __init__(
+        self,
+        observation_space: spaces.MultiDiscrete,
+        prompt_len: int,
+        d_model: int,
+        n_heads: int,
+        n_layers: int,
+        d_ff: int,
+    ) -> None:
+        super().__init__(observation_space, features_dim=d_model)
+        self.vocab_size, self.slots = int(observation_space.nvec[0]), len(observation_space.nvec)
+        config = TransformerConfig(self.vocab_size, prompt_len, self.slots + 1, d_model, n_heads, n_layers, d_ff)
+        self.transformer = TransformerPolicy(config)
+
+    def forward(self, observations: torch.Tensor) -> torch.Tensor:
+        ids = observations.view(-1, self.slots, self.vocab_size).argmax(dim=-1)
+        return self.transformer.features(ids)
+
+
+class TransformerPPOAgent(SB3Agent):
+    """``sb3-ppo-transformer``: SB3's PPO with :class:`TransformerFeaturesExtractor`, our Transformer, in place of
+    the MLP's input layers. Options: :class:`TransformerPPOConfig`."""
+
+    algorithm = PPO
+    config_class = TransformerPPOConfig
+    policy_options = (*SB3Agent.policy_options, "d_model", "n_heads", "n_layers", "d_ff")
+
+    def _policy_kwargs(self, vec_env: VecEnv) -> dict[str, Any]:
+        c = self.config
+        sizes = {"d_model": c.d_model, "n_heads": c.n_heads, "n_layers": c.n_layers, "d_ff": c.d_ff}
+        return {
+            **super()._policy_kwargs(vec_env),
+            "features_extractor_class": TransformerFeaturesExtractor,
+            "features_extractor_kwargs": {"prompt_len": vec_env.get_attr("task")[0].max_prompt_len, **sizes},
+            "share_features_extractor": True,
+        }
 
 
 class _ProtocolBridge(BaseCallback):

@@ -120,6 +120,8 @@ class CausalSelfAttention(nn.Module):
         dropout = self.dropout if self.training else 0.0
         if start == 0:
             y = F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=dropout)
+        elif T == 1:  # one new query sees every cached key
+            y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout)
         else:  # T new queries at positions start..start+T-1 see keys 0..their own position
             visible = torch.ones(T, start + T, dtype=torch.bool, device=x.device).tril(diagonal=start)
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=visible, dropout_p=dropout)
@@ -185,24 +187,28 @@ class TransformerPolicy(nn.Module):
         bos = torch.full((obs.shape[0], 1), self.bos_id, dtype=obs.dtype, device=obs.device)
         return torch.cat([obs[:, :P], bos, obs[:, P:]], dim=1)
 
-    def _heads(self, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        hidden = self.ln_final(hidden)
-        logits = (hidden @ self.embedding.weight[: self.config.vocab_size].T) / self.embedding_scale
-        logits[..., 0] = MASKED_LOGIT  # never emit <pad>
-        return logits, self.value_head(hidden).squeeze(-1)
-
     def _embed(self, tokens: torch.Tensor, start: int) -> torch.Tensor:
         embedded = self.embedding(tokens) * self.embedding_scale
         return self.dropout(embedded + self.positions[start : start + tokens.shape[1]])
 
-    def forward(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Logits ``(B, T, V)`` and values ``(B, T)`` for token sequences ``(B, T)`` that start at position 0."""
+    def heads(self, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits over the V actions (tied to the embeddings) and values, from final hidden states ``(..., d)``."""
+        logits = (hidden @ self.embedding.weight[: self.config.vocab_size].T) / self.embedding_scale
+        logits[..., 0] = MASKED_LOGIT  # never emit <pad>
+        return logits, self.value_head(hidden).squeeze(-1)
+
+    def hidden_states(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Final (normalised) hidden states ``(B, T, d)`` of token sequences ``(B, T)`` that start at position 0."""
         if tokens.shape[1] > self.config.max_len:
             raise ValueError(f"sequence of {tokens.shape[1]} tokens exceeds max_len {self.config.max_len}")
         x = self._embed(tokens, 0)
         for block in self.blocks:
             x = block(x)
-        return self._heads(x)
+        return self.ln_final(x)
+
+    def forward(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits ``(B, T, V)`` and values ``(B, T)`` for token sequences ``(B, T)`` that start at position 0."""
+        return self.heads(self.hidden_states(tokens))
 
     # -- incremental generation --------------------------------------------------------------------------------
 
@@ -228,8 +234,7 @@ class TransformerPolicy(nn.Module):
         for layer, block in enumerate(self.blocks):
             x = block(x, cache, layer)
         cache.length += T
-        logits, values = self._heads(x[:, -1])
-        return logits, values
+        return self.heads(self.ln_final(x[:, -1]))
 
     def prefill(self, prompt_slots: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, KVCache]:
         """Start generation: read the prompt slots ``(B, P)`` and ``<bos>``; return the logits and values that
@@ -245,6 +250,19 @@ class TransformerPolicy(nn.Module):
 
     # -- acting from observations ------------------------------------------------------------------------------
 
+    def features(self, obs: torch.Tensor) -> torch.Tensor:
+        """The hidden state ``(B, d)`` that chooses each row's next action, for observations ``(B, P + G)`` in any
+        state of their episodes.
+
+        The number of tokens generated so far is read from the observation (the last non-pad generated slot), so
+        rows may be at different steps; one forward pass serves them all.
+        """
+        P = self.config.prompt_len
+        hidden = self.hidden_states(self.sequence_from_observation(obs))
+        generated = obs[:, P:] != 0
+        steps = torch.where(generated.any(dim=1), generated.shape[1] - generated.flip(1).int().argmax(dim=1), 0)
+        return hidden[torch.arange(len(obs), device=obs.device), P + steps]
+
     @torch.no_grad()
     def select_action(
         self,
@@ -253,16 +271,8 @@ class TransformerPolicy(nn.Module):
         temperature: float = 1.0,
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
-        """Next actions ``(B,)`` for observations ``(B, P + G)`` in any state of their episodes.
-
-        The number of tokens generated so far is read from the observation (the last non-pad generated slot), so
-        rows may be at different steps; one forward pass serves them all.
-        """
-        P = self.config.prompt_len
-        logits, _ = self(self.sequence_from_observation(obs))
-        generated = obs[:, P:] != 0
-        steps = torch.where(generated.any(dim=1), generated.shape[1] - generated.flip(1).int().argmax(dim=1), 0)
-        logits = logits[torch.arange(len(obs), device=obs.device), P + steps]
+        """Next actions ``(B,)`` for observations ``(B, P + G)``: greedy, or sampled at ``temperature``."""
+        logits, _ = self.heads(self.features(obs))
         if deterministic:
             return logits.argmax(dim=-1)
         return torch.multinomial(F.softmax(logits / temperature, dim=-1), 1, generator=generator).squeeze(-1)

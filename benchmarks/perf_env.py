@@ -38,6 +38,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 
 import textgym
 from agents.sb3_vec_env import TextGenSB3VecEnv
+from benchmarks.results import write_text
 
 TASKS: dict[str, tuple[str, dict[str, Any]]] = {
     "Copy": ("textgym/Copy-v0", {}),
@@ -233,14 +234,6 @@ def format_table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_json(report: dict[str, Any], path: Path) -> None:
-    """Write ``report`` to ``path`` whole or not at all (a temporary file renamed into place)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(report, indent=2))
-    os.replace(temporary, path)
-
-
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a small run (one round of 0.05 s per configuration)")
@@ -254,7 +247,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         parser.error(f"--repeats must be at least 1, got {args.repeats}")
     report = run(seconds=args.seconds, repeats=args.repeats, quick=args.quick)
     print(format_table(report))
-    write_json(report, args.out)
+    write_text(args.out, json.dumps(report, indent=2))
     print(f"wrote {args.out}")
     return report
 
