@@ -1,6 +1,7 @@
 """The dialogue tasks: conversations in the environment, simulated users, scripted policies, demonstrations."""
 
 import math
+import pickle
 import warnings
 
 import gymnasium as gym
@@ -491,6 +492,15 @@ def test_a_reply_longer_than_the_room_left_is_the_tasks_error():
     env.reset(seed=0)
     with pytest.raises(RuntimeError, match=r"replied with 130 tokens where the conversation had room for \d+"):
         env.step(EOT)
+
+
+@pytest.mark.parametrize("name", DIALOGUE)
+def test_tasks_pickle_with_their_caches(name):
+    task = make_task(name)
+    example = task.examples("test")[0]
+    slots, own = task.demonstration(example)  # fills the caches
+    copy = pickle.loads(pickle.dumps(task))
+    assert copy.demonstration(example) == (slots, own) and copy.tokenizer.tokens == task.tokenizer.tokens
 
 
 def test_single_turn_tasks_have_no_turns():

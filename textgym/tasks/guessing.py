@@ -8,9 +8,9 @@ fewest candidates expected; name the secret when one is left) and the action mas
 
 from __future__ import annotations
 
-import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -18,6 +18,19 @@ from textgym.conversation import Turn, split_turns, turn_length
 from textgym.task import Example, ExampleBatch, check_split, split_of
 from textgym.tasks.dialogue import MALFORMED, Answer, DialogueTask
 from textgym.tasks.language import check_no_length_knob
+
+CACHE_SIZE = 1 << 14  # entries a cache holds before it is emptied: a bound on memory over long training runs
+Value = TypeVar("Value")
+
+
+def cached(cache: dict[Hashable, Value], key: Hashable, compute: Callable[[], Value]) -> Value:
+    """``cache[key]``, computed by ``compute()`` on first use; the cache is emptied when it holds ``CACHE_SIZE``
+    entries. (Plain dicts, unlike ``functools.lru_cache`` on a method, keep a task picklable.)"""
+    if key not in cache:
+        if len(cache) >= CACHE_SIZE:
+            cache.clear()
+        cache[key] = compute()
+    return cache[key]
 
 
 class GuessingGame(DialogueTask):
@@ -66,12 +79,8 @@ class GuessingGame(DialogueTask):
 
     def __init__(self, max_turns: int, turn_cost: float) -> None:
         encode = self.tokenizer.encode
-        if len(self.secrets) < 2:
-            raise ValueError(f"a guessing game needs at least 2 secrets, got {len(self.secrets)}")
         self.question_ids: tuple[tuple[int, ...], ...] = tuple(tuple(encode(question)) for question in self.questions)
         self._question_index = {ids: q for q, ids in enumerate(self.question_ids)}
-        if len(self._question_index) != len(self.questions):
-            raise ValueError(f"{type(self).__name__} lists a question twice")
         self._reply_ids = tuple(tuple(encode(reply)) for reply in self.replies)
         self._reply_codes = {ids: code for code, ids in enumerate(self._reply_ids)}
         self._malformed_ids = tuple(encode(MALFORMED))
@@ -83,9 +92,12 @@ class GuessingGame(DialogueTask):
         super().__init__(max_turns, turn_cost)
         self._transitions, self._masks = self._grammar()
         self._examples: dict[str, tuple[Example, ...]] = {}
-        # Bounded caches: candidates by the answered turns, plans by the candidates.
-        self._candidates = functools.lru_cache(maxsize=1 << 16)(self._find_candidates)
-        self._plan = functools.lru_cache(maxsize=1 << 12)(self._find_plan)
+        self._candidates: dict[Hashable, np.ndarray] = {}  # by the answered turns
+        self._plans: dict[Hashable, int] = {}  # by the candidates
+
+    def __getstate__(self) -> dict[str, Any]:
+        # An Example's meta is a read-only mapping, which does not pickle: the examples are rebuilt on first use.
+        return {**self.__dict__, "_examples": {}}
 
     def outcomes(self, questions: np.ndarray, secrets: np.ndarray) -> np.ndarray:
         """Outcome codes (int ``(Q, S)``): the reply to each of the question indices when the secret is each of the
@@ -125,7 +137,8 @@ class GuessingGame(DialogueTask):
     def candidates(self, turns: Sequence[Turn]) -> np.ndarray:
         """Bool ``(S,)``: the secrets consistent with the replies to the well-formed questions of ``turns``
         (read-only; cached)."""
-        return self._candidates(tuple(turns))
+        turns = tuple(turns)
+        return cached(self._candidates, turns, lambda: self._find_candidates(turns))
 
     def progress(self, generated_ids: Sequence[int], example: Example) -> float:
         turns, _ = split_turns(generated_ids, self.tokenizer.eot_id)
@@ -134,7 +147,7 @@ class GuessingGame(DialogueTask):
 
     def scripted_question(self, turns: Sequence[Turn]) -> tuple[int, ...]:
         candidates = np.flatnonzero(self.candidates(turns))
-        return self.question_ids[self._plan(candidates.tobytes())]
+        return self.question_ids[cached(self._plans, candidates.tobytes(), lambda: self._find_plan(candidates))]
 
     def action_mask(self, example: Example, generated_ids: Sequence[int]) -> np.ndarray:
         state = 0
@@ -158,7 +171,7 @@ class GuessingGame(DialogueTask):
         if not turns:
             candidates = np.ones(len(self.secrets), dtype=bool)
         else:
-            candidates = self._candidates(turns[:-1]).copy()
+            candidates = self.candidates(turns[:-1]).copy()
             q = self._question_index.get(turns[-1].question)
             code = self._reply_codes.get(turns[-1].reply)
             if q is not None and code is not None:
@@ -166,8 +179,7 @@ class GuessingGame(DialogueTask):
         candidates.flags.writeable = False
         return candidates
 
-    def _find_plan(self, key: bytes) -> int:
-        candidates = np.frombuffer(key, dtype=np.intp)
+    def _find_plan(self, candidates: np.ndarray) -> int:
         if len(candidates) == 1:
             return int(self.winning_questions[candidates[0]])
         may_win = self.winning_questions[candidates]
