@@ -11,10 +11,13 @@ from hypothesis import strategies as st
 
 import textgym
 from textgym import TASKS, TextGenEnv, TextGenVectorEnv, env_id
+from textgym.tasks import DIALOGUE_TASKS, LANGUAGE_TASKS
 from textgym.tasks.algorithmic import AlgorithmicTask
 
 IDS = textgym.ENV_IDS
 ALGORITHMIC_IDS = [env_id(name) for name, task in TASKS.items() if issubclass(task, AlgorithmicTask)]
+LANGUAGE_IDS = [env_id(task.name) for task in LANGUAGE_TASKS]
+DIALOGUE_IDS = [env_id(task.name) for task in DIALOGUE_TASKS]
 MODES = [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP]
 
 
@@ -28,12 +31,16 @@ def pair(env_id, num_envs, mode=AutoresetMode.NEXT_STEP, **kwargs):
 
 
 def mixed_actions(sync, rng, oracle_share):
-    """For each sub-environment, the next token of the reference with probability ``oracle_share``, else a uniform
-    id from the whole action space (special tokens included). Read from the Sync sub-environments' state."""
+    """For each sub-environment, the next token of the reference (for a dialogue: of the task's scripted policy)
+    with probability ``oracle_share``, else a uniform id from the whole action space (special tokens included).
+    Read from the Sync sub-environments' state."""
     actions = rng.integers(0, sync.single_action_space.n, size=sync.num_envs)
     for i, env in enumerate(sync.envs):
         env = env.unwrapped
         if env.example is not None and rng.random() < oracle_share:
+            if env.task.max_turn_len is not None:
+                actions[i] = env.task.scripted_action(env.example, env.generated)
+                continue
             reference = env.example.reference_ids[0]
             done = len(env.generated)
             actions[i] = reference[done] if done < len(reference) else env.tokenizer.eos_id
@@ -70,7 +77,7 @@ def test_native_returns_exactly_what_sync_returns(env_id, num_envs, mode, reward
         assert_same(native.step(actions), sync.step(actions), f"step {step}")
 
 
-@pytest.mark.parametrize("env_id", [id_ for id_ in IDS if id_ not in ALGORITHMIC_IDS])
+@pytest.mark.parametrize("env_id", LANGUAGE_IDS)
 @pytest.mark.parametrize("mode", MODES)
 def test_language_tasks_native_returns_exactly_what_sync_returns(env_id, mode):
     """Tasks that override scoring, masks or the final info go through the batched API's loops."""
@@ -84,6 +91,26 @@ def test_language_tasks_native_returns_exactly_what_sync_returns(env_id, mode):
         assert_same(native_step, sync_step, f"step {step}")
         finals += int(native_step[2].sum())
     assert finals >= 3  # episodes really ended, so their final infos were compared
+
+
+@pytest.mark.parametrize("env_id", DIALOGUE_IDS)
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("reward_mode", ["sparse", "dense"])
+def test_dialogue_tasks_native_returns_exactly_what_sync_returns(env_id, mode, reward_mode):
+    """Turns end and the user replies in some sub-environments while the others go on typing."""
+    native, sync = pair(env_id, 4, mode, reward_mode=reward_mode)
+    assert_same(native.reset(seed=3), sync.reset(seed=3), "reset")
+    rng = np.random.default_rng(3)
+    successes = failures = 0
+    for step in range(150):
+        actions = mixed_actions(sync, rng, 0.93)
+        native_step, sync_step = native.step(actions), sync.step(actions)
+        assert_same(native_step, sync_step, f"step {step}")
+        final = native_step[4].get("final_info", native_step[4])
+        if native_step[2].any():
+            successes += int(final["success"][native_step[2]].sum())
+            failures += int((~final["success"][native_step[2]]).sum())
+    assert successes >= 3 and failures >= 1  # both kinds of final info were compared
 
 
 @pytest.mark.parametrize("mode", [*MODES, AutoresetMode.DISABLED])

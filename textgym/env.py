@@ -1,4 +1,4 @@
-"""TextGenEnv: one generated text per episode, one token per step."""
+"""TextGenEnv: one generated text (or one conversation) per episode, one token per step."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.error import ResetNeeded
 
+from textgym.conversation import advance
 from textgym.curriculum import LengthCurriculum
 from textgym.task import Example, Task, check_split
 from textgym.tasks import make_task
@@ -67,9 +68,9 @@ class TextGenBase:
         observation_space = spaces.MultiDiscrete(np.full(self.prompt_len + self.gen_len, vocab_size), dtype=np.int64)
         return observation_space, spaces.Discrete(vocab_size)
 
-    def _render_episode(self, example: Example, actions: np.ndarray) -> str:
-        """``"prompt -> actions so far"``, special tokens by name: the ``"ansi"`` rendering of one episode."""
-        return f"{example.prompt} -> {self.tokenizer.decode(actions, skip_special=False)}"
+    def _render_episode(self, example: Example, slots: np.ndarray) -> str:
+        """``"prompt -> conversation so far"``, special tokens by name: the ``"ansi"`` rendering of one episode."""
+        return f"{example.prompt} -> {self.tokenizer.decode(slots, skip_special=False)}"
 
 
 class TextGenEnv(TextGenBase, gym.Env[np.ndarray, np.int64]):
@@ -80,16 +81,32 @@ class TextGenEnv(TextGenBase, gym.Env[np.ndarray, np.int64]):
     Each episode draws one example (a prompt and its reference answers) from a :class:`~textgym.task.Task`. The
     agent writes the answer one token per step and ends it with ``<eos>``; the task's metric scores the answer.
 
+    A task with turns (a dialogue: ``task.max_turn_len`` is set) makes the episode a conversation with a simulated
+    user; see "Dialogue" below.
+
     ## Observation space
 
     ``MultiDiscrete([V] * (P + G))`` with dtype int64, where ``V`` is the vocabulary size, ``P`` the task's
     ``max_prompt_len`` and ``G`` its ``max_gen_len``:
 
     - slots ``[0, P)`` hold the prompt's token ids, left-aligned, then pad (0);
-    - slots ``[P, P + G)`` hold the actions taken so far in this episode, left-aligned, then pad (0).
+    - slots ``[P, P + G)`` hold the actions taken so far in this episode, left-aligned, then pad (0) (for a dialogue,
+      the conversation so far: see "Dialogue").
 
     The last action of an episode (``<eos>`` or the G-th token) is shown in the final observation. A fixed slot
     per position lets an MLP see position ``t`` of the answer at the same input index in every episode.
+
+    ## Dialogue
+
+    For a task with turns, slots ``[P, P + G)`` hold the conversation so far, left-aligned (see
+    :mod:`textgym.conversation`): the agent's tokens, the agent's ``<eot>`` (id 2), the simulated user's reply and
+    an ``<eot>`` that ends the user's turn, the agent's next turn, and so on. The agent's actions are written where
+    they are. When the agent's turn ends, the environment appends, within the same ``step``, the user's reply
+    (:meth:`Task.reply <textgym.task.Task.reply>`) and its ``<eot>``; the next observation shows them. A turn ends
+    on the agent's ``<eot>``, or when it holds ``task.max_turn_len`` tokens: then the environment writes the
+    ``<eot>`` itself (an over-long turn is cut there). ``<eos>`` ends the conversation (the agent gives up). The
+    episode also ends when the task's reply says so: on success, on a final answer, or at the task's turn limit.
+    ``G`` is the turn limit times the longest turn (agent tokens, reply and the two ``<eot>`` s).
 
     ## Action space
 
@@ -99,19 +116,23 @@ class TextGenEnv(TextGenBase, gym.Env[np.ndarray, np.int64]):
     ## Rewards
 
     - ``reward_mode="sparse"`` (default): 0 at every step but the last, which gives the answer's score in [0, 1].
-    - ``reward_mode="dense"``: at every step, the score of the answer so far minus the score before the step
-      (the empty answer counts as 0), so the rewards of an episode sum to its sparse return.
+    - ``reward_mode="dense"``: at every step, the task's :meth:`~textgym.task.Task.progress` of the episode so far
+      minus its progress before the step (0 at the start); the last step gives the score minus the progress before
+      it, so the rewards of an episode sum to its sparse return. For most tasks progress is the score of the answer
+      so far; the guessing dialogues measure the information gained about the user's secret.
 
     ## Episode end
 
-    The episode terminates when the agent emits ``<eos>`` or after ``G`` generated tokens; it is never truncated.
-    Success is the task's rule (exact match of a reference for the algorithmic tasks).
+    The episode terminates when the agent emits ``<eos>``, when the conversation slots are full (after ``G``
+    generated tokens for a single-turn task), or when a dialogue task's reply ends the conversation; it is never
+    truncated. Success is the task's rule (exact match of a reference for the algorithmic tasks).
 
     ## Info
 
     ``reset`` returns ``prompt`` (str), ``references`` (tuple of str) and ``action_mask``; every step returns
     ``action_mask``; the final step adds ``generated`` (str; special tokens shown by name), ``score`` (float) and
-    ``success`` (bool).
+    ``success`` (bool), plus the task's :meth:`~textgym.task.Task.final_info` (the dialogue tasks add ``transcript``,
+    a tuple of ``(speaker, text)`` pairs, and ``turns``, the agent turns the user answered).
 
     ## Errors
 
@@ -125,7 +146,7 @@ class TextGenEnv(TextGenBase, gym.Env[np.ndarray, np.int64]):
         task: a task name from :data:`textgym.tasks.TASKS` or a :class:`~textgym.task.Task` instance.
         split: ``"train"``, ``"validation"`` or ``"test"``; which prompts episodes draw.
         reward_mode: ``"sparse"`` or ``"dense"``.
-        render_mode: ``None`` or ``"ansi"`` (``render()`` returns ``"prompt -> tokens so far"``, ``<eos>`` by name).
+        render_mode: ``None`` or ``"ansi"`` (``render()`` returns ``"prompt -> slots so far"``, specials by name).
         curriculum: ``False``, ``True`` or a mapping of :class:`~textgym.curriculum.LengthCurriculum` options;
             grows the input length as recent success passes a threshold (tasks with a length range only).
         **task_options: options of the named task, e.g. ``max_length=8``.
@@ -147,10 +168,10 @@ class TextGenEnv(TextGenBase, gym.Env[np.ndarray, np.int64]):
         )
 
         self.example: Example | None = None
-        self.generated: list[int] = []
+        self.generated: list[int] = []  # the conversation slots so far, without a final <eos>
         self._obs = np.zeros(self.prompt_len + self.gen_len, dtype=np.int64)
-        self._num_actions = 0
-        self._last_score = 0.0
+        self._filled = 0  # conversation slots written, a final <eos> included
+        self._last_score = 0.0  # the progress (dense) or score so far
         self._ended = False
 
     def reset(
@@ -164,7 +185,7 @@ class TextGenEnv(TextGenBase, gym.Env[np.ndarray, np.int64]):
         self.generated = []
         self._obs[:] = self.tokenizer.pad_id
         self._obs[: len(self.example.prompt_ids)] = self.example.prompt_ids
-        self._num_actions = 0
+        self._filled = 0
         self._last_score = 0.0
         self._ended = False
         info = {
@@ -181,17 +202,17 @@ class TextGenEnv(TextGenBase, gym.Env[np.ndarray, np.int64]):
             raise ResetNeeded("step() was called after the episode terminated; call reset() to start a new one")
         token = self._check_action(action)
 
-        self._obs[self.prompt_len + self._num_actions] = token
-        self._num_actions += 1
-        if token != self.tokenizer.eos_id:
-            self.generated.append(token)
-        terminated = token == self.tokenizer.eos_id or self._num_actions == self.gen_len
+        terminated = advance(self.task, self.example, self.generated, token)
+        slots = self.generated[self._filled :] + ([token] if token == self.tokenizer.eos_id else [])
+        self._obs[self.prompt_len + self._filled : self.prompt_len + self._filled + len(slots)] = slots
+        self._filled += len(slots)
 
         reward = 0.0
         if self.reward_mode == "dense" or terminated:
-            score = self.task.score(self.generated, self.example)
-            reward = score - self._last_score if self.reward_mode == "dense" else score
-            self._last_score = score
+            measure = self.task.score if terminated else self.task.progress
+            value = measure(self.generated, self.example)
+            reward = value - self._last_score if self.reward_mode == "dense" else value
+            self._last_score = value
         info: dict[str, Any] = {"action_mask": self.action_masks()}
         if terminated:
             self._ended = True
@@ -217,7 +238,7 @@ class TextGenEnv(TextGenBase, gym.Env[np.ndarray, np.int64]):
             return None
         if self.example is None:
             return ""
-        return self._render_episode(self.example, self._obs[self.prompt_len : self.prompt_len + self._num_actions])
+        return self._render_episode(self.example, self._obs[self.prompt_len : self.prompt_len + self._filled])
 
     def _check_action(self, action: Any) -> int:
         try:

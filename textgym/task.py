@@ -3,7 +3,8 @@
 A task draws :class:`Example` s (a prompt and its reference answers) from a seeded random generator for a split,
 knows its tokenizer and length limits, scores a generated token sequence against an example, decides success,
 and says which tokens are valid next (for action masks); the batched versions of the last three work on an
-:class:`ExampleBatch` for vector environments.
+:class:`ExampleBatch` for vector environments. A task with turns (a dialogue) also answers the agent's turns as a
+simulated user (:meth:`Task.reply`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from textgym.batched_metrics import BATCHED_METRICS, matches_reference
+from textgym.conversation import Reply
 from textgym.metrics import Metric, get_metric
 from textgym.tokenizers import Tokenizer
 
@@ -131,6 +133,11 @@ class Task:
     methods score with ``metric`` over token ids, count exact matches as success and allow the answer symbols
     plus ``<eos>`` as next tokens.
 
+    The methods that read an episode take ``generated_ids``: the episode's conversation slots so far
+    (:mod:`textgym.conversation`), without the ``<eos>`` that may have ended it. For a single-turn task that is the
+    answer. A task with turns sets ``max_turn_len`` and implements :meth:`reply`; its ``generated_ids`` hold the
+    agent's turns and the user's replies, each closed by ``<eot>``.
+
     The batched methods (:meth:`score_batch`, :meth:`is_success_batch`, :meth:`action_mask_batch`) serve vector
     environments. Each gives exactly what its single-answer method gives for every row: a task that keeps the
     default single-answer method gets a numpy version (for ``score``, when its metric is in
@@ -147,6 +154,9 @@ class Task:
         answer_symbols: the symbols an answer may contain; with ``<eos>`` they form the default action mask.
         length_range: ``(low, high)`` bounds of the task's length knob when it has one (used by the curriculum),
             else ``None``.
+        max_turn_len: ``None`` for a single-turn task (``<eot>`` is then an ordinary, wrong symbol). For a task
+            with turns, M: the most tokens of one agent turn; a turn that reaches M tokens without ``<eot>`` is
+            ended by the environment, which writes the ``<eot>`` itself (:func:`~textgym.conversation.advance`).
     """
 
     name: str
@@ -157,6 +167,7 @@ class Task:
     reward_threshold: float
     answer_symbols: Sequence[str]
     length_range: tuple[int, int] | None = None
+    max_turn_len: int | None = None
 
     def sample(self, rng: np.random.Generator, split: str = "train", max_length: int | None = None) -> Example:
         """Draw one example of ``split`` with ``rng``.
@@ -191,6 +202,20 @@ class Task:
         """Tokens that may come next in a valid answer (advice for agents; the environment accepts any token)."""
         return self.answer_mask()
 
+    def progress(self, generated_ids: Sequence[int], example: Example) -> float:
+        """The potential of dense rewards: the value of an unfinished episode so far. Dense rewards are its
+        differences from step to step, and the last one is the final :meth:`score` minus the progress before it,
+        so an episode's dense rewards sum to its score. By default the score of the answer so far."""
+        return self.score(generated_ids, example)
+
+    def reply(self, example: Example, conversation: Sequence[int]) -> Reply:
+        """The simulated user's reply to the agent's turn that ``conversation`` ends with (closed by ``<eot>``).
+
+        Only tasks with turns (``max_turn_len`` set) reply; the environment calls this at the end of every agent
+        turn and appends the reply and an ``<eot>``. It must be deterministic given the example and conversation.
+        """
+        raise NotImplementedError(f"task {self.name!r} has no turns (max_turn_len is None), so it never replies")
+
     def final_info(self, generated_ids: Sequence[int], example: Example) -> dict[str, Any]:
         """Extra entries for the info of an episode's last step, beside ``score`` and ``success`` (none by default;
         e.g. a fluency measure reported next to a reward that a policy could game)."""
@@ -209,6 +234,14 @@ class Task:
             return matches_reference(generated, lengths, examples.reference_ids, examples.reference_lengths)
         return np.array([self.is_success(ids, example) for ids, example in _rows(generated, lengths, examples)], bool)
 
+    def progress_batch(self, generated: np.ndarray, lengths: np.ndarray, examples: ExampleBatch) -> np.ndarray:
+        """Progress (float64 ``(N,)``) of N unfinished episodes, laid out as in :meth:`score_batch`."""
+        if self.keeps_default("progress"):
+            return self.score_batch(generated, lengths, examples)
+        return np.array(
+            [self.progress(ids, example) for ids, example in _rows(generated, lengths, examples)], np.float64
+        )
+
     def action_mask_batch(self, generated: np.ndarray, lengths: np.ndarray, examples: ExampleBatch) -> np.ndarray:
         """Masks (bool ``(N, V)``, a new array) of the tokens valid next for N answers laid out as in
         :meth:`score_batch`."""
@@ -220,6 +253,17 @@ class Task:
     def oracle_actions(self, example: Example) -> list[int]:
         """The actions of a perfect answer: the first reference's ids, then ``<eos>``."""
         return [*example.reference_ids[0], self.tokenizer.eos_id]
+
+    def demonstration(self, example: Example) -> tuple[list[int], list[bool]]:
+        """A perfect (or scripted) episode of ``example``, for learning from demonstrations: the contents of the
+        conversation slots ``[P, P + n)`` of its final observation, and for each slot whether it holds one of the
+        agent's own actions (``False`` for what the environment wrote: replies, their ``<eot>`` s, a cut turn's
+        ``<eot>``). Playing the agent's slots in order in the environment reproduces the final observation.
+
+        By default the oracle's actions, all the agent's own.
+        """
+        actions = self.oracle_actions(example)
+        return actions, [True] * len(actions)
 
     def make_example(self, prompt: str, references: Sequence[str], **meta: Any) -> Example:
         """Encode a prompt and its references into an :class:`Example`, checking the task's length limits."""
@@ -242,6 +286,17 @@ class Task:
     def __repr__(self) -> str:
         sizes = f"P={self.max_prompt_len}, G={self.max_gen_len}, vocab={self.tokenizer.vocab_size}"
         return f"{type(self).__name__}({self.name!r}, {sizes})"
+
+
+def check_int(name: str, value: object, low: int, high: int | None = None) -> int:
+    """Return the task option ``name`` as an int if it is an integer in ``[low, high]`` (``high`` None: no upper
+    bound), else raise ``ValueError`` naming the option, the bound and the value."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    if value < low or (high is not None and value > high):
+        bound = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise ValueError(f"{name} must be {bound}, got {value}")
+    return int(value)
 
 
 def check_split(split: str) -> str:

@@ -11,6 +11,7 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from textgym.conversation import end_turn
 from textgym.env import RENDER_MODES, TextGenBase
 from textgym.task import ExampleBatch, Task
 
@@ -26,9 +27,9 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
     plays: for the same seeds and actions, this environment returns what Gymnasium's ``SyncVectorEnv`` over
     ``TextGenEnv`` returns (observations, rewards, terminations, truncations and infos), in every autoreset mode.
     ``step`` updates all sub-environments with array operations. Python code runs per sub-environment only where
-    an episode starts (the task draws its example) or ends (its answer is decoded for ``info["generated"]``), and
-    the task scores all finished answers in one call (:meth:`~textgym.task.Task.score_batch`, in numpy for the
-    exact-match family of metrics).
+    an episode starts (the task draws its example) or ends (its answer is decoded for ``info["generated"]``), and,
+    for a dialogue task, where an agent turn ends (the task's simulated user replies); the task scores all finished
+    answers in one call (:meth:`~textgym.task.Task.score_batch`, in numpy for the exact-match family of metrics).
 
     ``gym.make_vec("textgym/Copy-v0", num_envs=N)`` returns this class (it is every ID's ``vector_entry_point``);
     ``gym.make_vec(..., vectorization_mode="sync")`` gives ``SyncVectorEnv`` over ``TextGenEnv`` instead.
@@ -41,8 +42,10 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
 
     ## Rewards, episode end, success
 
-    As in ``TextGenEnv``: sparse or dense rewards from the task's metric; a sub-environment terminates on
-    ``<eos>`` or after ``G`` tokens and is never truncated.
+    As in ``TextGenEnv``: sparse or dense rewards from the task's metric (dense: from its progress); a
+    sub-environment terminates on ``<eos>``, when its conversation slots are full, or when a dialogue task's reply
+    ends the conversation, and is never truncated. Turns end and replies are appended by the rule of
+    :func:`~textgym.conversation.advance`, applied here with array operations.
 
     ## Autoreset
 
@@ -144,10 +147,11 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
         n = self.num_envs
         self.examples = ExampleBatch.empty(n, self.prompt_len, self.gen_len)  # each sub-environment's example
         self._obs = np.zeros((n, self.prompt_len + self.gen_len), dtype=np.int64)
-        self._generated = self._obs[:, self.prompt_len :]  # a view: the answer slots are the answers so far
-        self._num_actions = np.zeros(n, dtype=np.int64)
-        self._lengths = np.zeros(n, dtype=np.int64)  # answer tokens so far: the actions without a final <eos>
-        self._scores = np.zeros(n, dtype=np.float64)  # the latest score of each answer
+        self._generated = self._obs[:, self.prompt_len :]  # a view: the conversation slots so far
+        self._filled = np.zeros(n, dtype=np.int64)  # conversation slots written, a final <eos> included
+        self._lengths = np.zeros(n, dtype=np.int64)  # the same without a final <eos>: what the task scores
+        self._turn_lengths = np.zeros(n, dtype=np.int64)  # tokens of the agent's current turn (tasks with turns)
+        self._scores = np.zeros(n, dtype=np.float64)  # the latest progress (dense) or score of each episode
         self._ended = np.zeros(n, dtype=bool)
         self._started = np.zeros(n, dtype=bool)
         self._rngs: list[np.random.Generator | None] = [None] * n
@@ -217,25 +221,54 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
             return None
         return tuple(
             "" if example is None else self._render_episode(example, obs[self.prompt_len : self.prompt_len + count])
-            for example, obs, count in zip(self.examples.examples, self._obs, self._num_actions)
+            for example, obs, count in zip(self.examples.examples, self._obs, self._filled)
         )
 
     def _advance(self, rows: np.ndarray, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Append ``tokens`` to the answers of ``rows``; return the rows that terminated and every reward."""
-        self._generated[rows, self._num_actions[rows]] = tokens
-        self._num_actions[rows] += 1
+        """Play ``tokens`` in the conversations of ``rows``; return the rows that terminated and every reward."""
+        self._generated[rows, self._filled[rows]] = tokens
+        self._filled[rows] += 1
         is_eos = tokens == self.tokenizer.eos_id
         self._lengths[rows] += ~is_eos
-        finished = rows[is_eos | (self._num_actions[rows] == self.gen_len)]
+        ended = is_eos
+        if self.task.max_turn_len is not None:
+            is_eot = tokens == self.tokenizer.eot_id
+            self._turn_lengths[rows] += ~(is_eos | is_eot)
+            turn_over = ~is_eos & (is_eot | (self._turn_lengths[rows] == self.task.max_turn_len))
+            ended = ended | np.isin(rows, self._reply(rows[turn_over], ~is_eot[turn_over]))
+        done = ended | (self._lengths[rows] == self.gen_len)
+        finished = rows[done]
         self._ended[finished] = True
 
         rewards = np.zeros(self.num_envs, dtype=np.float64)
-        scored = rows if self.reward_mode == "dense" else finished
-        if scored.size:
-            scores = self.task.score_batch(self._generated[scored], self._lengths[scored], self.examples[scored])
-            rewards[scored] = scores - self._scores[scored] if self.reward_mode == "dense" else scores
-            self._scores[scored] = scores
+        if self.reward_mode == "dense" and not done.all():
+            ongoing = rows[~done]
+            progress = self.task.progress_batch(
+                self._generated[ongoing], self._lengths[ongoing], self.examples[ongoing]
+            )
+            rewards[ongoing] = progress - self._scores[ongoing]
+            self._scores[ongoing] = progress
+        if finished.size:
+            scores = self.task.score_batch(self._generated[finished], self._lengths[finished], self.examples[finished])
+            rewards[finished] = scores - self._scores[finished] if self.reward_mode == "dense" else scores
+            self._scores[finished] = scores
         return finished, rewards
+
+    def _reply(self, rows: np.ndarray, cut: np.ndarray) -> np.ndarray:
+        """End the agent's turn in ``rows`` (``cut``: at the turn length limit, without ``<eot>``) and append the user's
+        replies (:func:`~textgym.conversation.end_turn`); return the rows whose conversation ends there."""
+        ending = []
+        # Python per row, as where episodes start: the simulated user answers one turn at a time.
+        for i, cut_here in zip(rows.tolist(), cut.tolist()):
+            length = int(self._lengths[i])
+            conversation = self._generated[i, :length].tolist()
+            appended, end = end_turn(self.task, self.examples.examples[i], conversation, cut_here)
+            self._generated[i, length : length + len(appended)] = appended
+            self._lengths[i] = self._filled[i] = length + len(appended)
+            if end:
+                ending.append(i)
+        self._turn_lengths[rows] = 0
+        return np.array(ending, dtype=np.intp)
 
     def _final_info(self, finished: np.ndarray) -> dict[str, Any]:
         """``generated``, ``score``, ``success`` and the task's :meth:`~textgym.task.Task.final_info` of the episodes
@@ -276,8 +309,9 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
         self.examples.assign(rows, examples)
         self._obs[rows, : self.prompt_len] = self.examples.prompt_ids[rows]
         self._generated[rows] = self.tokenizer.pad_id
-        self._num_actions[rows] = 0
+        self._filled[rows] = 0
         self._lengths[rows] = 0
+        self._turn_lengths[rows] = 0
         self._scores[rows] = 0.0
         self._ended[rows] = False
         return {

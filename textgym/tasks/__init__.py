@@ -8,11 +8,14 @@ from typing import Any
 from textgym.task import Task
 from textgym.tasks.algorithmic import Addition, Copy, DuplicatedInput, Dyck, RepeatCopy, Reverse, ReversedAddition, Sort
 from textgym.tasks.babi import BabiQA
+from textgym.tasks.guess_number import GuessNumber
 from textgym.tasks.keywords import KeywordsToSentence
 from textgym.tasks.number_words import NumberWords
 from textgym.tasks.scan import SCAN
 from textgym.tasks.sentiment import SentimentContinuation
 from textgym.tasks.summarisation import Summarisation
+from textgym.tasks.twenty_questions import TwentyQuestions
+from textgym.tasks.wordle import Wordle
 
 ALGORITHMIC_TASKS: tuple[type[Task], ...] = (
     Copy,
@@ -32,7 +35,12 @@ LANGUAGE_TASKS: tuple[type[Task], ...] = (
     SentimentContinuation,
     Summarisation,
 )
-TASKS: dict[str, type[Task]] = {task.name: task for task in (*ALGORITHMIC_TASKS, *LANGUAGE_TASKS)}
+DIALOGUE_TASKS: tuple[type[Task], ...] = (
+    GuessNumber,
+    TwentyQuestions,
+    Wordle,
+)
+TASKS: dict[str, type[Task]] = {task.name: task for task in (*ALGORITHMIC_TASKS, *LANGUAGE_TASKS, *DIALOGUE_TASKS)}
 
 
 def make_task(name: str, **options: Any) -> Task:

@@ -24,21 +24,12 @@ from __future__ import annotations
 import numpy as np
 
 from textgym.metrics import get_metric
-from textgym.task import Example, Task, draw_in_split
+from textgym.task import Example, Task, check_int, draw_in_split
 from textgym.tokenizers import CharTokenizer
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 DIGITS = "0123456789"
 BRACKETS = ("()", "[]", "{}", "<>")
-
-
-def _check_int(name: str, value: object, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    if value < low or (high is not None and value > high):
-        bound = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ValueError(f"{name} must be {bound}, got {value}")
-    return int(value)
 
 
 class AlgorithmicTask(Task):
@@ -56,8 +47,8 @@ class AlgorithmicTask(Task):
     reward_threshold = 0.95
 
     def __init__(self, min_length: int, max_length: int, metric: str = "token_accuracy") -> None:
-        min_length = _check_int("min_length", min_length, 1)
-        max_length = _check_int("max_length", max_length, 1)
+        min_length = check_int("min_length", min_length, 1)
+        max_length = check_int("max_length", max_length, 1)
         if max_length < min_length:
             raise ValueError(f"max_length must be >= min_length ({min_length}), got {max_length}")
         get_metric(metric)
@@ -80,7 +71,7 @@ class AlgorithmicTask(Task):
     def sample(self, rng: np.random.Generator, split: str = "train", max_length: int | None = None) -> Example:
         low, high = self.length_range
         if max_length is not None:
-            high = _check_int("max_length", max_length, low, high)
+            high = check_int("max_length", max_length, low, high)
 
         def draw() -> Example:
             prompt, answer = self.draw_prompt_and_answer(rng, int(rng.integers(low, high + 1)))
@@ -102,7 +93,7 @@ class SymbolTask(AlgorithmicTask):
     def __init__(
         self, min_length: int = 1, max_length: int = 5, num_symbols: int = 5, metric: str = "token_accuracy"
     ) -> None:
-        self.alphabet = LETTERS[: _check_int("num_symbols", num_symbols, 2, len(LETTERS))]
+        self.alphabet = LETTERS[: check_int("num_symbols", num_symbols, 2, len(LETTERS))]
         self.tokenizer = CharTokenizer(self.alphabet)
         self.answer_symbols = self.alphabet
         super().__init__(min_length, max_length, metric)
@@ -234,7 +225,7 @@ class Dyck(AlgorithmicTask):
     def __init__(
         self, min_length: int = 2, max_length: int = 8, num_kinds: int = 2, metric: str = "token_accuracy"
     ) -> None:
-        self.pairs = BRACKETS[: _check_int("num_kinds", num_kinds, 2, len(BRACKETS))]
+        self.pairs = BRACKETS[: check_int("num_kinds", num_kinds, 2, len(BRACKETS))]
         self.tokenizer = CharTokenizer("".join(self.pairs))
         self.answer_symbols = "".join(close for _, close in self.pairs)
         super().__init__(min_length, max_length, metric)

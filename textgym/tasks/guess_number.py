@@ -1,0 +1,92 @@
+"""Guess the number: the user holds a whole number in a range; the agent narrows it down with yes/no questions."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from textgym.task import check_int
+from textgym.tasks.dialogue import MALFORMED
+from textgym.tasks.guessing import GuessingGame
+from textgym.tokenizers import WordTokenizer
+
+DIGITS = tuple("0123456789")
+MAX_HIGH = 999
+
+
+def spell(number: int) -> str:
+    """A number as the task writes it: its digits, one word each (``42`` -> ``"4 2"``)."""
+    return " ".join(str(number))
+
+
+class GuessNumber(GuessingGame):
+    """Guess the number: find the user's secret number in ``[low, high]`` with as few questions as possible.
+
+    ## Conversation
+
+    The prompt states the range, ``from 1 to 1 0 0``; numbers are written digit by digit (``4 2``), one token per
+    digit. The agent asks one question per turn:
+
+    - ``is it more than K``: the user answers ``yes`` or ``no``;
+    - ``is it K``: ``yes`` wins (the conversation ends in success), ``no`` costs the turn.
+
+    ``K`` is any number of at most as many digits as ``high``, written without leading zeros. Any other turn gets
+    ``i do not understand`` and costs a turn too. An example::
+
+        from 1 to 1 0 0 -> is it more than 5 0 <eot> no <eot> is it more than 2 5 <eot> yes <eot> ...
+                           ... is it 3 1 <eot> yes <eot>
+
+    ## Limits, score, success
+
+    A turn holds at most ``4 + digits(high)`` tokens (``is it more than 1 0 0``); a question of that length ends
+    the turn by itself (the environment writes its ``<eot>``), a shorter one needs the agent's ``<eot>``. At most
+    ``max_turns`` turns. Success: the user answers ``yes`` to ``is it K``. Score: ``1 - turn_cost * turns`` on
+    success, 0 otherwise. Dense rewards (``reward_mode="dense"``): the information gained per answered turn,
+    ``log2`` of the shrinking of the candidate numbers over ``log2(high - low + 1)`` (see
+    :class:`~textgym.tasks.guessing.GuessingGame`); they sum to the score.
+
+    ## Scripted policy
+
+    Binary search: ``is it more than K`` at the median of the numbers still possible, and ``is it K`` once one is
+    left (or among two or three, where it splits as well and may win at once). It needs at most
+    ``ceil(log2(high - low + 1)) + 1`` turns: 8 for the default range (7.08 on average, a mean score of 0.929).
+
+    ## Splits
+
+    Disjoint by the secret number (a hash of its digits as written): 70 / 16 / 14 numbers of the default range in
+    train / validation / test.
+
+    Args:
+        low: the smallest secret, 0 to 998 (default 1).
+        high: the largest secret, ``low + 1`` to 999 (default 100).
+        max_turns: the most agent turns (default 10).
+        turn_cost: score lost per answered turn (default 0.01).
+    """
+
+    name = "GuessNumber"
+    reward_threshold = 0.9
+
+    def __init__(self, low: int = 1, high: int = 100, max_turns: int = 10, turn_cost: float = 0.01) -> None:
+        self.low = check_int("low", low, 0, MAX_HIGH - 1)
+        self.high = check_int("high", high, self.low + 1, MAX_HIGH)
+        named = np.arange(10 ** len(str(self.high)))  # every number a question may name
+        vocabulary = ("from", "to", *DIGITS, "is", "it", "more", "than", "yes", "no", *MALFORMED.split())
+        self.tokenizer = WordTokenizer(vocabulary)
+        self.prompt = f"from {spell(self.low)} to {spell(self.high)}"
+        self.secrets = tuple(spell(number) for number in range(self.low, self.high + 1))
+        self.questions = (
+            *(f"is it more than {spell(k)}" for k in named),
+            *(f"is it {spell(k)}" for k in named),
+        )
+        self.replies = ("no", "yes")
+        self._is_more = np.repeat([True, False], len(named))
+        self._named = np.tile(named, 2)
+        self.winning_questions = len(named) + np.arange(self.low, self.high + 1)
+        self.final_questions = np.zeros(len(self.questions), dtype=bool)
+        self.probe_questions = self._is_more
+        super().__init__(max_turns, turn_cost)
+
+    def outcomes(self, questions: np.ndarray, secrets: np.ndarray) -> np.ndarray:
+        """1 (``yes``) or 0 (``no``) for each question and secret."""
+        numbers = self.low + secrets[None, :]
+        named = self._named[questions][:, None]
+        return np.where(self._is_more[questions][:, None], numbers > named, numbers == named).astype(np.int64)
