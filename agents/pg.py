@@ -145,43 +145,47 @@ class PGConfig(PolicyConfig):
 
 @dataclass
 class Rollout:
-    """One batch of complete episodes, one row per sub-environment; ``(B, G)`` tensors unless noted."""
+    """One batch of complete episodes, one row per sub-environment; ``(B, G)`` tensors over the answer (or
+    conversation) slots unless noted. In a dialogue the slots also hold the other side's replies; only the
+    ``own`` slots are the agent's actions, and only they carry log-probabilities, values and rewards."""
 
     prompts: torch.Tensor  # (B, P) prompt slots
-    actions: torch.Tensor  # actions taken, 0 after the episode's end
+    slots: torch.Tensor  # the episode's slots as its last observation shows them, 0 after its end
+    own: torch.Tensor  # bool: the slot holds one of the agent's actions (one environment step)
     logprobs: torch.Tensor  # log-probabilities of the actions under the sampling policy
     values: torch.Tensor  # critic's values when each action was chosen
     rewards: torch.Tensor
-    valid: torch.Tensor  # bool: the step belongs to the episode
     learn: torch.Tensor  # bool (B,): sampled rows (the greedy rows only provide baselines)
     scores: np.ndarray  # (B,) final scores
     successes: np.ndarray  # (B,) final successes
 
     @property
     def env_steps(self) -> int:
-        return int(self.valid.sum())
+        return int(self.own.sum())
 
 
-def discounted_returns(rewards: torch.Tensor, valid: torch.Tensor, gamma: float) -> torch.Tensor:
-    """``G_t = r_t + gamma * G_{t+1}`` within each episode, 0 after its end."""
+def discounted_returns(rewards: torch.Tensor, own: torch.Tensor, gamma: float) -> torch.Tensor:
+    """``G_t = r_t + gamma * G_{t'}`` over each row's own steps (``t'`` the next one), 0 elsewhere; slots between
+    own steps (a dialogue partner's reply) pass the return on undiscounted."""
     returns = torch.zeros_like(rewards)
     future = torch.zeros_like(rewards[:, 0])
     for t in reversed(range(rewards.shape[1])):
-        future = (rewards[:, t] + gamma * future) * valid[:, t]
-        returns[:, t] = future
+        future = torch.where(own[:, t], rewards[:, t] + gamma * future, future)
+        returns[:, t] = future * own[:, t]
     return returns
 
 
 def generalized_advantages(rollout: Rollout, gamma: float, lam: float) -> torch.Tensor:
-    """GAE(lambda) with the rollout's values; the value after an episode's last step is 0."""
-    values = rollout.values * rollout.valid
-    next_values = torch.cat([values[:, 1:], torch.zeros_like(values[:, :1])], dim=1)
-    deltas = (rollout.rewards + gamma * next_values - values) * rollout.valid
-    advantages = torch.zeros_like(deltas)
-    running = torch.zeros_like(deltas[:, 0])
-    for t in reversed(range(deltas.shape[1])):
-        running = (deltas[:, t] + gamma * lam * running) * rollout.valid[:, t]
-        advantages[:, t] = running
+    """GAE(lambda) over each row's own steps with the rollout's values; the value after the last step is 0."""
+    advantages = torch.zeros_like(rollout.rewards)
+    running = torch.zeros_like(rollout.rewards[:, 0])
+    next_value = torch.zeros_like(running)
+    for t in reversed(range(rollout.rewards.shape[1])):
+        own = rollout.own[:, t]
+        delta = rollout.rewards[:, t] + gamma * next_value - rollout.values[:, t]
+        running = torch.where(own, delta + gamma * lam * running, running)
+        next_value = torch.where(own, rollout.values[:, t], next_value)
+        advantages[:, t] = running * own
     return advantages
 
 
@@ -301,24 +305,24 @@ class PolicyGradientAgent(TransformerAgent):
         model.eval()
         prompts = torch.as_tensor(obs[:, :P], device=self.device)
         logits, values, cache = model.prefill(prompts)
-        actions = torch.zeros(B, G, dtype=torch.long, device=self.device)
-        logprobs = torch.zeros(B, G, device=self.device)
-        step_values = torch.zeros(B, G, device=self.device)
-        rewards = torch.zeros(B, G, device=self.device)
-        valid = torch.zeros(B, G, dtype=torch.bool, device=self.device)
+        slots, own = np.zeros((B, G), dtype=np.int64), np.zeros((B, G), dtype=bool)
+        logprobs, step_values, rewards = (torch.zeros(B, G, device=self.device) for _ in range(3))
         scores, successes = np.zeros(B), np.zeros(B, dtype=bool)
+        filled = np.zeros(B, dtype=np.int64)  # slots each row's episode has filled so far
         done = np.zeros(B, dtype=bool)
-        for t in range(G):
+        columns = np.arange(G)
+        while True:
             log_policy = F.log_softmax(logits / c.temperature, dim=-1)
             sampled = torch.multinomial(log_policy.exp(), 1, generator=self.generator).squeeze(-1)
             action = torch.where(greedy, logits.argmax(dim=-1), sampled)
-            _, reward, terminated, truncated, info = env.step(action.cpu().numpy())
-            active = torch.as_tensor(~done, device=self.device)
-            actions[:, t] = action * active
-            logprobs[:, t] = log_policy.gather(1, action[:, None]).squeeze(1) * active
-            step_values[:, t] = values * active
-            rewards[:, t] = torch.as_tensor(reward, dtype=torch.float32, device=self.device) * active
-            valid[:, t] = active
+            obs, reward, terminated, truncated, info = env.step(action.cpu().numpy())
+            rows = np.flatnonzero(~done)
+            at = (torch.as_tensor(rows, device=self.device), torch.as_tensor(filled[rows], device=self.device))
+            slots[rows, filled[rows]] = action.cpu().numpy()[rows]
+            own[rows, filled[rows]] = True
+            logprobs[at] = log_policy[at[0], action[at[0]]]
+            step_values[at] = values[at[0]]
+            rewards[at] = torch.as_tensor(reward[rows], dtype=torch.float32, device=self.device)
             finished = (terminated | truncated) & ~done
             if finished.any():  # then the final infos are present
                 scores[finished] = info["score"][finished]
@@ -326,23 +330,46 @@ class PolicyGradientAgent(TransformerAgent):
             done |= finished
             if done.all():
                 break
-            logits, values = model.step(action, cache)
-        return Rollout(prompts, actions, logprobs, step_values, rewards, valid, ~greedy, scores, successes)
+            # Each row that goes on gained its action and, in a dialogue, the other side's reply after it: read
+            # them from the observation (no slot is ever pad within an episode) and feed them to the cache.
+            conversation = obs[:, P:]
+            now = np.where(done, filled, (conversation != 0).sum(axis=1))
+            replied = (columns > filled[:, None]) & (columns < now[:, None])
+            slots[replied] = conversation[replied]
+            counts = now - filled
+            width = int(counts.max())
+            fed = np.take_along_axis(conversation, np.minimum(filled[:, None] + np.arange(width), G - 1), axis=1)
+            fed *= np.arange(width) < counts[:, None]
+            logits, values = model.extend(
+                torch.as_tensor(fed, device=self.device), cache, torch.as_tensor(counts, device=self.device)
+            )
+            filled = now
+        return Rollout(
+            prompts,
+            torch.as_tensor(slots, device=self.device),
+            torch.as_tensor(own, device=self.device),
+            logprobs,
+            step_values,
+            rewards,
+            ~greedy,
+            scores,
+            successes,
+        )
 
     def _advantages(self, rollout: Rollout) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Advantages ``(B, G)`` and, for the ``value`` baseline, the critic's targets."""
         c = self.config
-        returns = discounted_returns(rollout.rewards, rollout.valid, c.gamma)
+        returns = discounted_returns(rollout.rewards, rollout.own, c.gamma)
         targets = None
         if c.baseline == "none":
             advantages = returns
         elif c.baseline == "mean":
             if self.mean_baseline is None:
                 self.mean_baseline = torch.zeros(returns.shape[1], device=self.device)
-            advantages = (returns - self.mean_baseline) * rollout.valid
-            learn_valid = rollout.valid & rollout.learn[:, None]
-            observed = (returns * learn_valid).sum(0) / learn_valid.sum(0).clamp(min=1)
-            seen = learn_valid.any(0)
+            advantages = (returns - self.mean_baseline) * rollout.own
+            learn_own = rollout.own & rollout.learn[:, None]
+            observed = (returns * learn_own).sum(0) / learn_own.sum(0).clamp(min=1)
+            seen = learn_own.any(0)
             decay = c.mean_baseline_decay
             self.mean_baseline[seen] = decay * self.mean_baseline[seen] + (1 - decay) * observed[seen]
         elif c.baseline == "value":
@@ -354,10 +381,10 @@ class PolicyGradientAgent(TransformerAgent):
                 baseline = (episode_returns.sum(1, keepdim=True) - episode_returns) / (c.group_size - 1)
             else:
                 baseline = episode_returns[:, -1:].expand_as(episode_returns)
-            advantages = (episode_returns - baseline).reshape(-1, 1) * rollout.valid
+            advantages = (episode_returns - baseline).reshape(-1, 1) * rollout.own
         if c.normalize_advantages:
-            learn_valid = rollout.valid & rollout.learn[:, None]
-            advantages = advantages / (advantages[learn_valid].std() + 1e-8) if learn_valid.sum() > 1 else advantages
+            learn_own = rollout.own & rollout.learn[:, None]
+            advantages = advantages / (advantages[learn_own].std() + 1e-8) if learn_own.sum() > 1 else advantages
         return advantages, targets
 
     def _update(self, rollout: Rollout) -> dict[str, float]:
@@ -384,7 +411,7 @@ class PolicyGradientAgent(TransformerAgent):
             "return": float(rollout.rewards.sum(1)[rollout.learn].mean()),
             "score": float(rollout.scores[learn].mean()),
             "success": float(rollout.successes[learn].mean()),
-            "episode_length": float(rollout.valid.sum(1)[rollout.learn].float().mean()),
+            "episode_length": float(rollout.own.sum(1)[rollout.learn].float().mean()),
             "learning_rate": self.optimizer.param_groups[0]["lr"],
             "kl_coef": self.kl_coef,
             **totals,
@@ -397,18 +424,18 @@ class PolicyGradientAgent(TransformerAgent):
         self, rollout: Rollout, rows: torch.Tensor, advantages: torch.Tensor, targets: torch.Tensor | None
     ) -> dict[str, torch.Tensor]:
         c = self.config
-        actions, valid = rollout.actions[rows], rollout.valid[rows]
-        logits, values = action_logits(self.model, rollout.prompts[rows], actions)
+        slots, own = rollout.slots[rows], rollout.own[rows]
+        logits, values = action_logits(self.model, rollout.prompts[rows], slots)
         log_policy = F.log_softmax(logits / c.temperature, dim=-1)
-        logprobs = log_policy.gather(2, actions[..., None]).squeeze(-1)
+        logprobs = log_policy.gather(2, slots[..., None]).squeeze(-1)
         ratio = torch.exp(logprobs - rollout.logprobs[rows])
         advantage = advantages[rows]
         surrogate = torch.min(ratio * advantage, ratio.clamp(1 - c.clip_range, 1 + c.clip_range) * advantage)
         episodes = len(rows)
-        tokens = valid.sum().clamp(min=1)
+        tokens = own.sum().clamp(min=1)
 
         def per_episode(x: torch.Tensor) -> torch.Tensor:  # summed over an episode's tokens, mean over episodes
-            return (x * valid).sum() / episodes
+            return (x * own).sum() / episodes
 
         entropy = -(log_policy.exp() * log_policy).sum(-1)
         losses = {"policy_loss": -per_episode(surrogate), "entropy": per_episode(entropy)}
@@ -418,13 +445,13 @@ class PolicyGradientAgent(TransformerAgent):
             loss = loss + c.value_coef * losses["value_loss"]
         if self.reference is not None:
             with torch.no_grad():
-                reference_logits, _ = action_logits(self.reference, rollout.prompts[rows], actions)
+                reference_logits, _ = action_logits(self.reference, rollout.prompts[rows], slots)
             reference_log_policy = F.log_softmax(reference_logits / c.temperature, dim=-1)
             kl = (log_policy.exp() * (log_policy - reference_log_policy)).sum(-1)
             losses["kl_loss"] = per_episode(kl)
             loss = loss + self.kl_coef * losses["kl_loss"]
-            losses["kl"] = (kl * valid).sum() / tokens
-        losses["entropy"] = (entropy * valid).sum() / tokens  # reported per token
+            losses["kl"] = (kl * own).sum() / tokens
+        losses["entropy"] = (entropy * own).sum() / tokens  # reported per token
         losses["loss"] = loss
         return losses
 

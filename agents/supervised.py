@@ -19,35 +19,43 @@ from agents.transformer import TransformerPolicy
 from textgym.task import Example, Task
 
 
-def answer_batch(task: Task, examples: Sequence[Example], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """Prompt slots ``(B, P)`` and target actions ``(B, G)`` (first reference, ``<eos>``, then pad)."""
+def demonstration_batch(
+    task: Task, examples: Sequence[Example], device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Prompt slots ``(B, P)``, the slots of a demonstrated episode ``(B, G)`` and the mask of those the agent typed.
+
+    The demonstration is :meth:`textgym.task.Task.demonstration`: the first reference and ``<eos>`` for a
+    single-turn task; in a dialogue the scripted policy's conversation, the other side's replies included but
+    not marked as the agent's.
+    """
     prompts = np.zeros((len(examples), task.max_prompt_len), dtype=np.int64)
-    targets = np.zeros((len(examples), task.max_gen_len), dtype=np.int64)
+    slots = np.zeros((len(examples), task.max_gen_len), dtype=np.int64)
+    own = np.zeros((len(examples), task.max_gen_len), dtype=bool)
     for row, example in enumerate(examples):
         prompts[row, : len(example.prompt_ids)] = example.prompt_ids
-        actions = task.oracle_actions(example)
-        targets[row, : len(actions)] = actions
-    return torch.as_tensor(prompts, device=device), torch.as_tensor(targets, device=device)
+        demonstrated, typed = task.demonstration(example)
+        slots[row, : len(demonstrated)] = demonstrated
+        own[row, : len(typed)] = typed
+    return tuple(torch.as_tensor(array, device=device) for array in (prompts, slots, own))
 
 
 def action_logits(
-    model: TransformerPolicy, prompts: torch.Tensor, actions: torch.Tensor
+    model: TransformerPolicy, prompts: torch.Tensor, slots: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Logits ``(B, G, V)`` and values ``(B, G)`` at every answer position, with ``actions`` ``(B, G)`` fed in
-    (teacher forcing): position ``t`` sees the prompt and ``actions[:, :t]``."""
-    P, G = model.config.prompt_len, actions.shape[1]
+    """Logits ``(B, G, V)`` and values ``(B, G)`` at every answer (or conversation) slot, with ``slots`` ``(B, G)``
+    fed in (teacher forcing): slot ``t``'s logits see the prompt and ``slots[:, :t]``."""
+    P, G = model.config.prompt_len, slots.shape[1]
     bos = torch.full((len(prompts), 1), model.bos_id, dtype=prompts.dtype, device=prompts.device)
-    logits, values = model(torch.cat([prompts, bos, actions[:, : G - 1]], dim=1))
+    logits, values = model(torch.cat([prompts, bos, slots[:, : G - 1]], dim=1))
     return logits[:, P:], values[:, P:]
 
 
 def teacher_forcing_loss(model: TransformerPolicy, task: Task, examples: Sequence[Example]) -> tuple[torch.Tensor, int]:
-    """Mean cross-entropy of the reference answers (``<eos>`` included) and the number of answer tokens."""
-    prompts, targets = answer_batch(task, examples, model.embedding.weight.device)
-    logits, _ = action_logits(model, prompts, targets)
-    mask = targets != 0
-    loss = F.cross_entropy(logits[mask], targets[mask])
-    return loss, int(mask.sum())
+    """Mean cross-entropy of the demonstrated actions (``<eos>`` included) and the number of them."""
+    prompts, slots, own = demonstration_batch(task, examples, model.embedding.weight.device)
+    logits, _ = action_logits(model, prompts, slots)
+    loss = F.cross_entropy(logits[own], slots[own])
+    return loss, int(own.sum())
 
 
 def supervised_update(

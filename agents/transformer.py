@@ -76,15 +76,16 @@ class TransformerConfig:
 
 @dataclass
 class KVCache:
-    """Keys and values of every layer for the sequence so far, preallocated to ``max_len`` positions.
+    """Keys and values of every layer for the sequences so far; each row has its own length.
 
-    ``keys[i]`` and ``values[i]`` have shape ``(B, n_heads, max_len, head_dim)``; positions ``[0, length)`` hold
-    the sequence so far, the same length for every row of the batch.
+    ``keys[i]`` and ``values[i]`` have shape ``(B, n_heads, 2 * max_len, head_dim)``: row ``b`` holds its sequence at
+    positions ``[0, lengths[b])``. The slots past a row's length are scratch space: a batched extension writes
+    every row's padding there, where no query of that row looks (hence room for twice ``max_len``).
     """
 
     keys: list[torch.Tensor]
     values: list[torch.Tensor]
-    length: int = 0
+    lengths: torch.Tensor
 
 
 def sinusoidal_positions(max_len: int, d_model: int) -> torch.Tensor:
@@ -105,26 +106,25 @@ class CausalSelfAttention(nn.Module):
         self.out = nn.Linear(config.d_model, config.d_model)
         self.dropout = config.dropout
 
-    def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
-        """Attend causally over ``x`` (B, T, d). With a cache, ``x`` continues the cached sequence: its keys and
-        values are written at positions ``[cache.length, cache.length + T)`` and the queries see everything up to
-        themselves."""
+    def forward(
+        self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0, positions: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Attend causally over ``x`` (B, T, d), a sequence from position 0. With a cache, ``x`` continues the
+        cached sequences instead: row ``b``'s token ``j`` sits at ``positions[b, j]``, its key and value are written
+        there, and it sees the keys at positions up to its own."""
         B, T, d = x.shape
         q, k, v = (t.view(B, T, self.n_heads, d // self.n_heads).transpose(1, 2) for t in self.qkv(x).split(d, dim=2))
-        start = 0
-        if cache is not None:
-            start = cache.length
-            cache.keys[layer][:, :, start : start + T] = k
-            cache.values[layer][:, :, start : start + T] = v
-            k, v = cache.keys[layer][:, :, : start + T], cache.values[layer][:, :, : start + T]
         dropout = self.dropout if self.training else 0.0
-        if start == 0:
+        if cache is None:
             y = F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=dropout)
-        elif T == 1:  # one new query sees every cached key
-            y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout)
-        else:  # T new queries at positions start..start+T-1 see keys 0..their own position
-            visible = torch.ones(T, start + T, dtype=torch.bool, device=x.device).tril(diagonal=start)
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=visible, dropout_p=dropout)
+        else:
+            slots = positions[:, None, :, None].expand(B, self.n_heads, T, d // self.n_heads)
+            cache.keys[layer].scatter_(2, slots, k)
+            cache.values[layer].scatter_(2, slots, v)
+            seen = int(positions.max()) + 1
+            visible = torch.arange(seen, device=x.device) <= positions[:, :, None]  # (B, T, seen)
+            k, v = cache.keys[layer][:, :, :seen], cache.values[layer][:, :, :seen]
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=visible[:, None], dropout_p=dropout)
         return self.out(y.transpose(1, 2).reshape(B, T, d))
 
 
@@ -143,8 +143,10 @@ class Block(nn.Module):
             nn.Dropout(config.dropout),
         )
 
-    def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
-        x = x + self.attention(self.ln_attention(x), cache, layer)
+    def forward(
+        self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0, positions: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        x = x + self.attention(self.ln_attention(x), cache, layer, positions)
         return x + self.ff(self.ln_ff(x))
 
 
@@ -187,9 +189,9 @@ class TransformerPolicy(nn.Module):
         bos = torch.full((obs.shape[0], 1), self.bos_id, dtype=obs.dtype, device=obs.device)
         return torch.cat([obs[:, :P], bos, obs[:, P:]], dim=1)
 
-    def _embed(self, tokens: torch.Tensor, start: int) -> torch.Tensor:
+    def _embed(self, tokens: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
         embedded = self.embedding(tokens) * self.embedding_scale
-        return self.dropout(embedded + self.positions[start : start + tokens.shape[1]])
+        return self.dropout(embedded + self.positions[positions])
 
     def heads(self, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits over the V actions (tied to the embeddings) and values, from final hidden states ``(..., d)``."""
@@ -201,7 +203,7 @@ class TransformerPolicy(nn.Module):
         """Final (normalised) hidden states ``(B, T, d)`` of token sequences ``(B, T)`` that start at position 0."""
         if tokens.shape[1] > self.config.max_len:
             raise ValueError(f"sequence of {tokens.shape[1]} tokens exceeds max_len {self.config.max_len}")
-        x = self._embed(tokens, 0)
+        x = self._embed(tokens, torch.arange(tokens.shape[1], device=tokens.device))
         for block in self.blocks:
             x = block(x)
         return self.ln_final(x)
@@ -215,26 +217,38 @@ class TransformerPolicy(nn.Module):
     def new_cache(self, batch_size: int) -> KVCache:
         """An empty cache for ``batch_size`` sequences."""
         c = self.config
-        shape = (batch_size, c.n_heads, c.max_len, c.d_model // c.n_heads)
+        shape = (batch_size, c.n_heads, 2 * c.max_len, c.d_model // c.n_heads)
         param = self.embedding.weight
         return KVCache(
             keys=[torch.zeros(shape, dtype=param.dtype, device=param.device) for _ in range(c.n_layers)],
             values=[torch.zeros(shape, dtype=param.dtype, device=param.device) for _ in range(c.n_layers)],
+            lengths=torch.zeros(batch_size, dtype=torch.long, device=param.device),
         )
 
-    def extend(self, tokens: torch.Tensor, cache: KVCache) -> tuple[torch.Tensor, torch.Tensor]:
-        """Append ``tokens`` ``(B, T)`` to the cached sequences; return logits ``(B, V)`` and values ``(B,)`` at the
-        last new position. ``prefill`` and ``step`` are the two uses."""
-        T = tokens.shape[1]
-        if cache.length + T > self.config.max_len:
+    def extend(
+        self, tokens: torch.Tensor, cache: KVCache, counts: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Append to row ``b`` of the cached sequences its first ``counts[b]`` tokens of ``tokens`` ``(B, T)`` (all T
+        by default; the rest is padding); return each row's logits ``(B, V)`` and value ``(B,)`` at its last new
+        position (a row given no token returns the values at a scratch position: ignore them).
+
+        :meth:`prefill` and :meth:`step` are the common uses; rows that receive different numbers of tokens (a
+        dialogue partner's reply in some rows only) are what ``counts`` is for.
+        """
+        B, T = tokens.shape
+        counts = torch.full((B,), T, device=tokens.device) if counts is None else counts
+        if T > self.config.max_len or int((cache.lengths + counts).max()) > self.config.max_len:
             raise ValueError(
-                f"cannot extend a cache of {cache.length} positions by {T}: max_len is {self.config.max_len}"
+                f"cannot extend the cached sequences (longest {int(cache.lengths.max())}) by {T} tokens: "
+                f"max_len is {self.config.max_len}"
             )
-        x = self._embed(tokens, cache.length)
+        positions = cache.lengths[:, None] + torch.arange(T, device=tokens.device)
+        x = self._embed(tokens, positions.clamp(max=self.config.max_len - 1))  # padding past the end is scratch
         for layer, block in enumerate(self.blocks):
-            x = block(x, cache, layer)
-        cache.length += T
-        return self.heads(self.ln_final(x[:, -1]))
+            x = block(x, cache, layer, positions)
+        cache.lengths += counts
+        last = x[torch.arange(B, device=tokens.device), (counts - 1).clamp(min=0)]
+        return self.heads(self.ln_final(last))
 
     def prefill(self, prompt_slots: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, KVCache]:
         """Start generation: read the prompt slots ``(B, P)`` and ``<bos>``; return the logits and values that

@@ -33,18 +33,18 @@ def built_agent(num_envs=16, **options):
 def test_rollout_holds_complete_episodes_and_the_sampling_log_probabilities():
     agent, env = built_agent(num_envs=32, samples_per_prompt=4, baseline="loo")
     rollout = agent._collect(env)
-    lengths = rollout.valid.sum(1)
+    lengths = rollout.own.sum(1)
     assert (lengths >= 1).all() and rollout.env_steps == int(lengths.sum())
     # every row ends with <eos> or fills all G slots, and nothing is recorded after its end
-    last = rollout.actions[torch.arange(32), lengths - 1]
+    last = rollout.slots[torch.arange(32), lengths - 1]
     assert ((last == 1) | (lengths == env.single_observation_space.shape[0] - 3)).all()
-    assert (rollout.actions[~rollout.valid] == 0).all() and (rollout.rewards[~rollout.valid] == 0).all()
+    assert (rollout.slots[~rollout.own] == 0).all() and (rollout.rewards[~rollout.own] == 0).all()
     # rows of one group share the prompt
     assert (rollout.prompts.view(8, 4, -1) == rollout.prompts.view(8, 4, -1)[:, :1]).all()
     # the log-probabilities taken with the KV cache are those of a full forward pass
-    logits, _ = action_logits(agent.model, rollout.prompts, rollout.actions)
-    recomputed = F.log_softmax(logits, -1).gather(2, rollout.actions[..., None]).squeeze(-1)
-    torch.testing.assert_close(recomputed[rollout.valid], rollout.logprobs[rollout.valid], atol=1e-5, rtol=0)
+    logits, _ = action_logits(agent.model, rollout.prompts, rollout.slots)
+    recomputed = F.log_softmax(logits, -1).gather(2, rollout.slots[..., None]).squeeze(-1)
+    torch.testing.assert_close(recomputed[rollout.own], rollout.logprobs[rollout.own], atol=1e-5, rtol=0)
     # dense rewards sum to the episode's score
     np.testing.assert_allclose(rollout.rewards.sum(1).numpy(), rollout.scores, atol=1e-6)
 
@@ -64,11 +64,11 @@ def fake_rollout(episode_returns, group_size):
     zeros = torch.zeros(n, 1)
     return Rollout(
         prompts=torch.zeros(n, 2, dtype=torch.long),
-        actions=torch.ones(n, 1, dtype=torch.long),
+        slots=torch.ones(n, 1, dtype=torch.long),
+        own=ones,
         logprobs=zeros,
         values=torch.full((n, 1), 0.25),
         rewards=rewards,
-        valid=ones,
         learn=torch.ones(n, dtype=torch.bool),
         scores=np.array(episode_returns),
         successes=np.zeros(n, dtype=bool),
@@ -105,17 +105,17 @@ def test_one_epoch_is_reinforce_and_clipping_bounds_later_epochs():
     parameters = list(agent.model.parameters())
     surrogate = agent._losses(rollout, rows, advantages, None)["policy_loss"]
     surrogate_grads = torch.autograd.grad(surrogate, parameters, allow_unused=True)
-    logits, _ = action_logits(agent.model, rollout.prompts, rollout.actions)
-    logprobs = F.log_softmax(logits, -1).gather(2, rollout.actions[..., None]).squeeze(-1)
-    reinforce = -(logprobs * advantages * rollout.valid).sum() / 16
+    logits, _ = action_logits(agent.model, rollout.prompts, rollout.slots)
+    logprobs = F.log_softmax(logits, -1).gather(2, rollout.slots[..., None]).squeeze(-1)
+    reinforce = -(logprobs * advantages * rollout.own).sum() / 16
     reinforce_grads = torch.autograd.grad(reinforce, parameters, allow_unused=True)
     for a, b in zip(surrogate_grads, reinforce_grads):  # ratio 1: the REINFORCE gradient itself
         if a is not None or b is not None:
             torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-4)
     rollout.logprobs = rollout.logprobs - 1.0  # as if the policy had moved far: ratios e >> 1 + clip
     clipped = agent._losses(rollout, rows, advantages, None)["policy_loss"]
-    positive = (advantages > 0) & rollout.valid
-    expected = -((1.2 * advantages * positive) + (np.e * advantages * (rollout.valid & ~positive))).sum() / 16
+    positive = (advantages > 0) & rollout.own
+    expected = -((1.2 * advantages * positive) + (np.e * advantages * (rollout.own & ~positive))).sum() / 16
     torch.testing.assert_close(clipped, expected)
 
 
@@ -154,10 +154,10 @@ def test_kl_penalty_keeps_the_policy_near_the_reference():
         reference.model.load_state_dict(initial)
         rollout = agent._collect(env)
         with torch.no_grad():
-            new, _ = action_logits(agent.model, rollout.prompts, rollout.actions)
-            old, _ = action_logits(reference.model, rollout.prompts, rollout.actions)
+            new, _ = action_logits(agent.model, rollout.prompts, rollout.slots)
+            old, _ = action_logits(reference.model, rollout.prompts, rollout.slots)
         p = F.log_softmax(new, -1)
-        kl = (p.exp() * (p - F.log_softmax(old, -1))).sum(-1)[rollout.valid].mean().item()
+        kl = (p.exp() * (p - F.log_softmax(old, -1))).sum(-1)[rollout.own].mean().item()
         results[kl_coef] = kl
         if kl_coef > 0:
             assert all(row["kl"] >= 0 for row in agent.log_rows) and agent.log_rows[-1]["kl"] > 0
@@ -266,3 +266,30 @@ def test_every_baseline_learns_small_copy_above_random(baseline):
     random_score = evaluate(random_agent, "textgym/Copy-v0", 200, split="train", **SMALL_COPY)
     learned = evaluate(agent, "textgym/Copy-v0", 200, split="train", **SMALL_COPY)
     assert random_score["score"] < 0.15 and learned["score"] > random_score["score"] + 0.35, (learned, random_score)
+
+
+@pytest.mark.parametrize("env_id", ["textgym/GuessNumber-v0", "textgym/Wordle-v0"])
+def test_dialogue_rollouts_hold_the_conversation_and_the_cache_sees_the_replies(env_id):
+    """The user's replies land in the slots (not as the agent's steps), and the log-probabilities taken with the
+    ragged KV cache are those of a full forward pass over the whole conversation."""
+    env = gym.make_vec(env_id, num_envs=8)
+    agent = make_agent("pg", seed=1, num_envs=8, samples_per_prompt=1, baseline="mean", **TINY)
+    agent.build_model(task_of(env))
+    rollout = agent._collect(env)
+    single = gym.make(env_id)
+    replies = 0
+    # replay each row's own actions in a single env with the row's seed: the conversation must come out the same
+    seeds = np.random.default_rng(1).integers(0, 2**31 - 1, size=8)  # the agent's prompt seeds (seed 1, k = 1)
+    for row in range(8):
+        obs, _ = single.reset(seed=int(seeds[row]))
+        for slot in torch.nonzero(rollout.own[row]).squeeze(1).tolist():
+            obs, reward, terminated, _, info = single.step(int(rollout.slots[row, slot]))
+        assert terminated and info["score"] == pytest.approx(rollout.scores[row])
+        P = single.unwrapped.prompt_len
+        filled = int(rollout.own[row].nonzero().max()) + 1
+        assert obs[P : P + filled].tolist() == rollout.slots[row, :filled].tolist()
+        replies += int((~rollout.own[row, :filled]).sum())
+    assert replies > 0 and rollout.env_steps == int(rollout.own.sum())
+    logits, _ = action_logits(agent.model, rollout.prompts, rollout.slots)
+    recomputed = F.log_softmax(logits, -1).gather(2, rollout.slots[..., None]).squeeze(-1)
+    torch.testing.assert_close(recomputed[rollout.own], rollout.logprobs[rollout.own], atol=1e-4, rtol=0)

@@ -27,9 +27,34 @@ def test_kv_cache_logits_equal_full_sequence_logits(seed):
             incremental.append(logits)
             incremental_values.append(values)
     P = CONFIG.prompt_len
-    assert cache.length == CONFIG.max_len
+    assert (cache.lengths == CONFIG.max_len).all()
     torch.testing.assert_close(torch.stack(incremental, 1), full_logits[:, P:], atol=1e-5, rtol=0)
     torch.testing.assert_close(torch.stack(incremental_values, 1), full_values[:, P:], atol=1e-5, rtol=0)
+
+
+def test_rows_extended_by_different_numbers_of_tokens_match_the_full_sequence():
+    """A dialogue partner's reply reaches some rows only: rows grow by different counts in one call."""
+    torch.manual_seed(0)
+    model = TransformerPolicy(CONFIG).eval()
+    prompts, answers = random_batch(batch=3)
+    full_logits, full_values = model(model.sequence_from_observation(torch.cat([prompts, answers], dim=1)))
+    chunks = [[1, 1, 1, 1, 1, 1, 1, 1, 1], [3, 1, 4, 1], [1, 5, 0, 3]]  # tokens each row takes per call
+    with torch.no_grad():
+        _, _, cache = model.prefill(prompts)
+        fed = torch.zeros(3, dtype=torch.long)
+        for call in range(max(len(c) for c in chunks)):
+            counts = torch.tensor([c[call] if call < len(c) else 0 for c in chunks])
+            width = int(counts.max())
+            tokens = torch.zeros(3, width, dtype=torch.long)
+            for row in range(3):
+                tokens[row, : counts[row]] = answers[row, fed[row] : fed[row] + counts[row]]
+            logits, values = model.extend(tokens, cache, counts)
+            fed += counts
+            for row in torch.nonzero(counts).squeeze(1).tolist():
+                position = CONFIG.prompt_len + int(fed[row])  # the input just fed sits here
+                torch.testing.assert_close(logits[row], full_logits[row, position], atol=1e-5, rtol=0)
+                torch.testing.assert_close(values[row], full_values[row, position], atol=1e-5, rtol=0)
+    assert cache.lengths.tolist() == [CONFIG.max_len] * 3
 
 
 def test_attention_is_causal():
