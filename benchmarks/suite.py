@@ -9,7 +9,8 @@ A suite file (see ``benchmarks/suites/quick.toml``)::
     eval_episodes = 100          # held-out test prompts per evaluation
     reference = "pg"             # optional: the agent the report compares the others with
     envs = ["textgym/Copy-v0", { id = "textgym/Reverse-v0", options = { max_length = 4 } }]
-    agents = ["random", { name = "sb3-ppo", options = { n_epochs = 4 } }]
+    agents = ["random", { name = "sb3-ppo", options = { n_epochs = 4 } },
+              { name = "pg", label = "pg+warm", options = { warm_start_steps = 20_000 } }]
 
 :func:`load_suite` checks the file's shape; :func:`check_suite` checks that every environment and agent can be
 built with its options. Both raise :class:`SuiteError` naming the bad value, before any trial starts.
@@ -64,10 +65,18 @@ class AgentEntry:
     Args:
         name: a name :func:`agents.make_agent` accepts (built-in, entry point or ``"package.module:factory"``).
         options: keyword options of the agent's factory.
+        label: how results and reports name the agent (default: ``name``), so that one agent can run with two
+            sets of options in one suite.
     """
 
     name: str
     options: dict[str, Any] = field(default_factory=dict)
+    label: str = ""
+
+    @property
+    def key(self) -> str:
+        """The agent's name in results: its label, else its name."""
+        return self.label or self.name
 
 
 @dataclass(frozen=True)
@@ -103,6 +112,7 @@ class Suite:
                 env=env.id,
                 env_options=env.options,
                 agent=agent.name,
+                label=agent.label,
                 agent_options=agent.options,
                 seed=seed,
                 steps=self.steps,
@@ -126,13 +136,13 @@ class Suite:
 
         Args:
             envs: environment IDs to run instead of the suite's; an ID the suite lists keeps its options.
-            agents: agent names to run instead of the suite's; a name the suite lists keeps its options.
+            agents: agents to run instead of the suite's, by name or label; one the suite lists keeps its options.
             seeds: number of seeds.
             steps: budget per trial.
             eval_every: environment steps between evaluations.
         """
         known_envs = {env.id: env for env in self.envs}
-        known_agents = {agent.name: agent for agent in self.agents}
+        known_agents = {agent.key: agent for agent in self.agents}
         overridden = {
             "envs": None if envs is None else tuple(known_envs.get(id_, EnvEntry(id_)) for id_ in envs),
             "agents": None if agents is None else tuple(known_agents.get(n, AgentEntry(n)) for n in agents),
@@ -206,7 +216,7 @@ def check_suite(suite: Suite) -> None:
         try:
             make_agent(agent.name, seed=0, **agent.options)
         except Exception as error:
-            raise SuiteError(f"agent {agent.name!r} with options {agent.options}: {error}") from error
+            raise SuiteError(f"agent {agent.key!r} with options {agent.options}: {error}") from error
 
 
 def _checked_shape(suite: Suite, source: str) -> Suite:
@@ -215,7 +225,7 @@ def _checked_shape(suite: Suite, source: str) -> Suite:
         value = getattr(suite, key)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise SuiteError(f"{source}: {key!r} must be a positive integer, got {value!r}")
-    for key, names in (("envs", [e.id for e in suite.envs]), ("agents", [a.name for a in suite.agents])):
+    for key, names in (("envs", [e.id for e in suite.envs]), ("agents", [a.key for a in suite.agents])):
         if not names:
             raise SuiteError(f"{source}: {key!r} must list at least one entry")
         repeated = sorted({name for name in names if names.count(name) > 1})
@@ -232,18 +242,23 @@ def _list(data: dict[str, Any], key: str, source: str) -> list[Any]:
 
 
 def _entry(item: Any, entry_class: type, name_key: str, list_key: str, source: str) -> Any:
-    """An :class:`EnvEntry` or :class:`AgentEntry` from a string or a table ``{name_key = ..., options = {...}}``."""
+    """An :class:`EnvEntry` or :class:`AgentEntry` from a string or a table ``{name_key = ..., options = {...}}``
+    (agents may add ``label = ...``)."""
     if isinstance(item, str):
         item = {name_key: item}
     if not isinstance(item, dict):
         raise SuiteError(f"{source}: each of {list_key!r} must be a string or a table, got {item!r}")
-    unknown = sorted(set(item) - {name_key, "options"})
+    expected = [name_key, "options", *(["label"] if entry_class is AgentEntry else [])]
+    unknown = sorted(set(item) - set(expected))
     if unknown:
-        expected = [name_key, "options"]
         raise SuiteError(f"{source}: unknown key(s) {unknown} in {list_key!r} entry {item!r}; expected {expected}")
     name, options = item.get(name_key), item.get("options", {})
     if not isinstance(name, str) or not name:
         raise SuiteError(f"{source}: {list_key!r} entry {item!r} needs a string {name_key!r}")
     if not isinstance(options, dict):
         raise SuiteError(f"{source}: 'options' of {name!r} must be a table, got {options!r}")
+    if "label" in item:
+        if not isinstance(item["label"], str) or not item["label"]:
+            raise SuiteError(f"{source}: 'label' of {name!r} must be a non-empty string, got {item['label']!r}")
+        return entry_class(name, options, item["label"])
     return entry_class(name, options)

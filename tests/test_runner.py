@@ -271,6 +271,9 @@ GOOD = {
             {"agents": '[{ name = "sb3-ppo", options = { n_step = 3 } }]'},
             r"agent 'sb3-ppo' with options \{'n_step': 3\}: unknown option\(s\) \['n_step'\]",
         ),
+        ({"agents": '["random", { name = "random", options = { vocab_size = 9 } }]'}, r"lists \['random'\] more"),
+        ({"agents": '[{ name = "random", label = 3 }]'}, "'label' of 'random' must be a non-empty string, got 3"),
+        ({"envs": '[{ id = "textgym/Copy-v0", label = "copy" }]'}, r"unknown key\(s\) \['label'\] in 'envs'"),
     ],
 )
 def test_bad_suites_are_refused_before_any_trial_starts(change, message, tmp_path, capsys):
@@ -322,3 +325,22 @@ def test_overrides_keep_the_suite_options_of_the_entries_they_name():
         ("textgym/Dyck-v0", 1, 50),
     ]
     assert len({t.key for t in trials}) == 4 and trials[0].key != quick.trials()[0].key  # other budget, other key
+
+
+def test_labels_let_one_agent_run_with_two_sets_of_options(tmp_path):
+    suite_file = tmp_path / "labels.toml"
+    suite_file.write_text(
+        "".join(f"{key} = {value}\n" for key, value in GOOD.items() if key != "agents")
+        + 'agents = ["random", { name = "random", label = "random-seeded-vocab", options = { vocab_size = 8 } }]\n'
+    )
+    suite = load_suite(suite_file)
+    assert [agent.key for agent in suite.agents] == ["random", "random-seeded-vocab"]
+    assert main([str(suite_file), "--executor", "serial", "--out", str(tmp_path / "out")]) == 0
+    records = read_results(tmp_path / "out" / RESULTS_FILE)
+    assert sorted({(r["agent"], r["agent_name"]) for r in records}) == [
+        ("random", "random"),
+        ("random-seeded-vocab", "random"),
+    ]
+    assert "| textgym/Copy-v0 | random-seeded-vocab |" in (tmp_path / "out" / "summary.md").read_text()
+    only = suite.with_overrides(agents=["random-seeded-vocab"])
+    assert only.agents == (AgentEntry("random", {"vocab_size": 8}, "random-seeded-vocab"),)
