@@ -81,15 +81,15 @@ class PGConfig(PolicyConfig):
         verbose: 0 silent, 1 prints progress lines.
     """
 
-    num_envs: int = 128
-    baseline: str = "loo"
-    samples_per_prompt: int = 4
+    num_envs: int = 64
+    baseline: str = "mean"
+    samples_per_prompt: int = 1
     gamma: float = 1.0
     gae_lambda: float = 1.0
     temperature: float = 1.0
-    learning_rate: float = 1e-3
-    lr_schedule: str = "constant"
-    warmup_fraction: float = 0.0
+    learning_rate: float = 5e-4
+    lr_schedule: str = "cosine"
+    warmup_fraction: float = 0.05
     weight_decay: float = 0.0
     entropy_coef: float = 0.0
     value_coef: float = 0.5

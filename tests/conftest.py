@@ -1,6 +1,11 @@
 import os
 
 import pytest
+import torch
+
+# Tests run in parallel, one pytest-xdist worker per core: one torch thread each keeps them from fighting over
+# the cores (and makes CPU results independent of the machine's core count).
+torch.set_num_threads(1)
 
 
 @pytest.fixture(autouse=True, scope="session")

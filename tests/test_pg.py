@@ -165,7 +165,9 @@ def test_kl_penalty_keeps_the_policy_near_the_reference():
 
 
 def test_adaptive_kl_coefficient_moves_toward_the_target():
-    agent = make_agent("pg", seed=0, num_envs=32, kl_coef=0.1, kl_target=1e-6, kl_horizon=1000, **TINY)
+    agent = make_agent(
+        "pg", seed=0, num_envs=32, kl_coef=0.1, kl_target=1e-6, kl_horizon=1000, warmup_fraction=0.0, **TINY
+    )
     agent.learn(copy_env(32), 3000)
     coefs = [row["kl_coef"] for row in agent.log_rows]  # the coefficient each update used
     kls = [row["kl"] for row in agent.log_rows]

@@ -15,11 +15,6 @@ BASELINES = ["sb3-ppo", "sb3-a2c", "sb3-dqn", "sb3-maskable-ppo"]
 SHORT_ROLLOUTS = {"sb3-ppo": {"n_steps": 16}, "sb3-maskable-ppo": {"n_steps": 16}, "sb3-a2c": {}, "sb3-dqn": {}}
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    torch.set_num_threads(1)
-
-
 def small_copy():
     return env_spec("textgym/Copy-v0", **SMALL_COPY)
 

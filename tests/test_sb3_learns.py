@@ -2,7 +2,6 @@
 
 import gymnasium as gym
 import numpy as np
-import torch
 from stable_baselines3 import PPO
 
 import textgym  # noqa: F401  (registers the IDs)
@@ -24,7 +23,6 @@ def greedy_success(model, split, episodes=200):
 
 
 def test_sb3_ppo_learns_small_copy():
-    torch.set_num_threads(1)
     env = gym.make("textgym/Copy-v0", **SMALL_COPY)
     untrained = PPO("MlpPolicy", env, seed=0)
     assert greedy_success(untrained, "train") < 0.2

@@ -39,7 +39,6 @@ def test_adapter_returns_what_dummy_vec_env_returns(env_id, kwargs):
 
 
 def test_ppo_trains_the_same_through_the_adapter_and_dummy_vec_env():
-    torch.set_num_threads(1)
     models = [
         PPO("MlpPolicy", env, n_steps=64, batch_size=64, n_epochs=2, seed=0).learn(512)
         for env in (
@@ -54,14 +53,12 @@ def test_ppo_trains_the_same_through_the_adapter_and_dummy_vec_env():
 
 
 def test_sb3_ppo_learns_small_copy_through_the_adapter():
-    torch.set_num_threads(1)
     env = TextGenSB3VecEnv("textgym/Copy-v0", num_envs=4, **SMALL_COPY)
     model = PPO("MlpPolicy", env, n_steps=512, seed=0).learn(30_000)
     assert greedy_success(model, "test") >= 0.9  # held-out prompts, never trained on
 
 
 def test_maskable_ppo_uses_the_adapters_masks():
-    torch.set_num_threads(1)
     env = TextGenSB3VecEnv("textgym/Copy-v0", num_envs=4)
     env.seed(0)
     env.reset()
