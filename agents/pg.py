@@ -81,13 +81,13 @@ class PGConfig(PolicyConfig):
         verbose: 0 silent, 1 prints progress lines.
     """
 
-    num_envs: int = 64
-    baseline: str = "mean"
+    num_envs: int = 128
+    baseline: str = "value"
     samples_per_prompt: int = 1
     gamma: float = 1.0
-    gae_lambda: float = 1.0
+    gae_lambda: float = 0.95
     temperature: float = 1.0
-    learning_rate: float = 5e-4
+    learning_rate: float = 3e-4
     lr_schedule: str = "cosine"
     warmup_fraction: float = 0.05
     weight_decay: float = 0.0
@@ -98,8 +98,8 @@ class PGConfig(PolicyConfig):
     kl_coef: float = 0.0
     kl_target: float | None = None
     kl_horizon: int = 10_000
-    update_epochs: int = 1
-    num_minibatches: int = 1
+    update_epochs: int = 4
+    num_minibatches: int = 4
     clip_range: float = 0.2
     max_grad_norm: float = 1.0
     warm_start_steps: int = 0

@@ -166,7 +166,16 @@ def test_kl_penalty_keeps_the_policy_near_the_reference():
 
 def test_adaptive_kl_coefficient_moves_toward_the_target():
     agent = make_agent(
-        "pg", seed=0, num_envs=32, kl_coef=0.1, kl_target=1e-6, kl_horizon=1000, warmup_fraction=0.0, **TINY
+        "pg",
+        seed=0,
+        num_envs=32,
+        kl_coef=0.1,
+        kl_target=1e-6,
+        kl_horizon=1000,
+        warmup_fraction=0.0,
+        update_epochs=1,  # one gradient step per update: the first one starts exactly at the reference
+        num_minibatches=1,
+        **TINY,
     )
     agent.learn(copy_env(32), 3000)
     coefs = [row["kl_coef"] for row in agent.log_rows]  # the coefficient each update used
@@ -260,7 +269,17 @@ def test_predict_before_learning_and_wrong_shapes_raise():
 def test_every_baseline_learns_small_copy_above_random(baseline):
     samples = {"loo": 4, "greedy": 3}.get(baseline, 1)
     agent = make_agent(
-        "pg", seed=0, num_envs=64, baseline=baseline, samples_per_prompt=samples, learning_rate=1e-3, **TINY
+        "pg",
+        seed=0,
+        num_envs=64,
+        baseline=baseline,
+        samples_per_prompt=samples,
+        learning_rate=1e-3,
+        update_epochs=1,
+        num_minibatches=1,
+        lr_schedule="constant",
+        warmup_fraction=0.0,
+        **TINY,
     )
     agent.learn(copy_env(64), 100_000)
     # small Copy has only 39 prompts, so its test split holds a handful: judge on the train split's distribution

@@ -18,6 +18,6 @@ def learn_and_evaluate(env_id, steps, env_options=None, **agent_options):
 
 @pytest.mark.parametrize("env_id", ["textgym/Copy-v0", "textgym/Reverse-v0"])
 def test_pg_learns_from_scratch(env_id):
-    agent, result = learn_and_evaluate(env_id, 250_000)
+    agent, result = learn_and_evaluate(env_id, 120_000)
     assert agent.model.config.gen_len == 6 and agent.model.config.prompt_len == 5  # lengths up to 5
     assert result["success"] >= 0.95, result
