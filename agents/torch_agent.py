@@ -27,6 +27,7 @@ class PolicyConfig:
         n_layers: Transformer blocks.
         d_ff: feed-forward width.
         dropout: dropout rate.
+        positions: ``"sinusoidal"`` (added to the embeddings) or ``"rotary"`` (RoPE on queries and keys).
         device: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
     """
 
@@ -35,6 +36,7 @@ class PolicyConfig:
     n_layers: int = 2
     d_ff: int = 512
     dropout: float = 0.0
+    positions: str = "sinusoidal"
     device: str = "auto"
 
 
@@ -94,6 +96,7 @@ class TransformerAgent(Agent):
             n_layers=c.n_layers,
             d_ff=c.d_ff,
             dropout=c.dropout,
+            positions=c.positions,
         )
         if self.model is not None:
             if self.model.config != model_config:

@@ -27,6 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+POSITION_ENCODINGS = ("sinusoidal", "rotary")
+
 MASKED_LOGIT = -1e9
 """Logit of a token the policy never emits: a probability of exactly 0 without the NaNs that -inf gives in
 entropies and KL divergences."""
@@ -45,6 +47,8 @@ class TransformerConfig:
         n_layers: Transformer blocks.
         d_ff: width of each block's feed-forward layer.
         dropout: dropout rate in attention and feed-forward outputs (0 for RL by default).
+        positions: ``"sinusoidal"`` (the fixed encoding added to the token embeddings) or ``"rotary"`` (the same
+            frequencies rotating queries and keys, RoPE, so attention depends on relative offsets).
     """
 
     vocab_size: int
@@ -55,6 +59,7 @@ class TransformerConfig:
     n_layers: int = 2
     d_ff: int = 512
     dropout: float = 0.0
+    positions: str = "sinusoidal"
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "prompt_len", "max_len", "d_model", "n_heads", "n_layers", "d_ff"):
@@ -67,6 +72,8 @@ class TransformerConfig:
             raise ValueError(f"max_len ({self.max_len}) must exceed prompt_len ({self.prompt_len})")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.positions not in POSITION_ENCODINGS:
+            raise ValueError(f"unknown positions {self.positions!r}; expected one of {POSITION_ENCODINGS}")
 
     @property
     def gen_len(self) -> int:
@@ -98,22 +105,39 @@ def sinusoidal_positions(max_len: int, d_model: int) -> torch.Tensor:
     return encoding
 
 
+def rotate(x: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:
+    """Rotary position encoding: rotate each pair of features of ``x`` (B, H, T, D) by the angles ``(B, 1, T, D/2)``
+    of its token's position (RoFormer, Su et al. 2021)."""
+    even, odd = x[..., 0::2], x[..., 1::2]
+    cos, sin = angles.cos(), angles.sin()
+    return torch.stack([even * cos - odd * sin, even * sin + odd * cos], dim=-1).flatten(-2)
+
+
 class CausalSelfAttention(nn.Module):
     def __init__(self, config: TransformerConfig) -> None:
         super().__init__()
         self.n_heads = config.n_heads
+        self.rotary = config.positions == "rotary"
         self.qkv = nn.Linear(config.d_model, 3 * config.d_model)
         self.out = nn.Linear(config.d_model, config.d_model)
         self.dropout = config.dropout
 
     def forward(
-        self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0, positions: torch.Tensor | None = None
+        self,
+        x: torch.Tensor,
+        angles: torch.Tensor,
+        cache: KVCache | None = None,
+        layer: int = 0,
+        positions: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Attend causally over ``x`` (B, T, d), a sequence from position 0. With a cache, ``x`` continues the
         cached sequences instead: row ``b``'s token ``j`` sits at ``positions[b, j]``, its key and value are written
-        there, and it sees the keys at positions up to its own."""
+        there, and it sees the keys at positions up to its own. ``angles`` are the rotary angles of the tokens'
+        positions (used when the model's positions are rotary)."""
         B, T, d = x.shape
         q, k, v = (t.view(B, T, self.n_heads, d // self.n_heads).transpose(1, 2) for t in self.qkv(x).split(d, dim=2))
+        if self.rotary:
+            q, k = rotate(q, angles), rotate(k, angles)
         dropout = self.dropout if self.training else 0.0
         if cache is None:
             y = F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=dropout)
@@ -144,9 +168,14 @@ class Block(nn.Module):
         )
 
     def forward(
-        self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0, positions: torch.Tensor | None = None
+        self,
+        x: torch.Tensor,
+        angles: torch.Tensor,
+        cache: KVCache | None = None,
+        layer: int = 0,
+        positions: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        x = x + self.attention(self.ln_attention(x), cache, layer, positions)
+        x = x + self.attention(self.ln_attention(x), angles, cache, layer, positions)
         return x + self.ff(self.ln_ff(x))
 
 
@@ -163,6 +192,9 @@ class TransformerPolicy(nn.Module):
         self.bos_id = config.vocab_size
         self.embedding = nn.Embedding(config.vocab_size + 1, config.d_model)
         self.register_buffer("positions", sinusoidal_positions(config.max_len, config.d_model), persistent=False)
+        head_dim = config.d_model // config.n_heads
+        frequency = torch.exp(torch.arange(0, head_dim, 2, dtype=torch.float32) * (-math.log(10_000.0) / head_dim))
+        self.register_buffer("angles", torch.arange(config.max_len)[:, None] * frequency, persistent=False)
         self.dropout = nn.Dropout(config.dropout)
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layers))
         self.ln_final = nn.LayerNorm(config.d_model)
@@ -189,9 +221,14 @@ class TransformerPolicy(nn.Module):
         bos = torch.full((obs.shape[0], 1), self.bos_id, dtype=obs.dtype, device=obs.device)
         return torch.cat([obs[:, :P], bos, obs[:, P:]], dim=1)
 
-    def _embed(self, tokens: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+    def _embed(self, tokens: torch.Tensor, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The blocks' input for ``tokens`` at ``positions`` (both ``(B, T)``, or ``(T,)`` positions shared by all
+        rows) and the rotary angles of those positions, ``(B or 1, 1, T, head_dim / 2)``."""
         embedded = self.embedding(tokens) * self.embedding_scale
-        return self.dropout(embedded + self.positions[positions])
+        if self.config.positions == "sinusoidal":
+            embedded = embedded + self.positions[positions]
+        angles = self.angles[positions]
+        return self.dropout(embedded), angles.view(-1, 1, *angles.shape[-2:])
 
     def heads(self, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits over the V actions (tied to the embeddings) and values, from final hidden states ``(..., d)``."""
@@ -203,9 +240,9 @@ class TransformerPolicy(nn.Module):
         """Final (normalised) hidden states ``(B, T, d)`` of token sequences ``(B, T)`` that start at position 0."""
         if tokens.shape[1] > self.config.max_len:
             raise ValueError(f"sequence of {tokens.shape[1]} tokens exceeds max_len {self.config.max_len}")
-        x = self._embed(tokens, torch.arange(tokens.shape[1], device=tokens.device))
+        x, angles = self._embed(tokens, torch.arange(tokens.shape[1], device=tokens.device))
         for block in self.blocks:
-            x = block(x)
+            x = block(x, angles)
         return self.ln_final(x)
 
     def forward(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -243,9 +280,9 @@ class TransformerPolicy(nn.Module):
                 f"max_len is {self.config.max_len}"
             )
         positions = cache.lengths[:, None] + torch.arange(T, device=tokens.device)
-        x = self._embed(tokens, positions.clamp(max=self.config.max_len - 1))  # padding past the end is scratch
+        x, angles = self._embed(tokens, positions.clamp(max=self.config.max_len - 1))  # padding past the end: scratch
         for layer, block in enumerate(self.blocks):
-            x = block(x, cache, layer, positions)
+            x = block(x, angles, cache, layer, positions)
         cache.lengths += counts
         last = x[torch.arange(B, device=tokens.device), (counts - 1).clamp(min=0)]
         return self.heads(self.ln_final(last))

@@ -1,7 +1,9 @@
+import dataclasses
+
 import pytest
 import torch
 
-from agents.transformer import MASKED_LOGIT, TransformerConfig, TransformerPolicy, sinusoidal_positions
+from agents.transformer import MASKED_LOGIT, TransformerConfig, TransformerPolicy, rotate, sinusoidal_positions
 
 CONFIG = TransformerConfig(vocab_size=11, prompt_len=7, max_len=7 + 1 + 9, d_model=32, n_heads=4, n_layers=3, d_ff=64)
 
@@ -13,10 +15,11 @@ def random_batch(batch=5, seed=0):
     return prompts, answers
 
 
+@pytest.mark.parametrize("positions", ["sinusoidal", "rotary"])
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_kv_cache_logits_equal_full_sequence_logits(seed):
+def test_kv_cache_logits_equal_full_sequence_logits(seed, positions):
     torch.manual_seed(seed)
-    model = TransformerPolicy(CONFIG).eval()
+    model = TransformerPolicy(dataclasses.replace(CONFIG, positions=positions)).eval()
     prompts, answers = random_batch(seed=seed)
     with torch.no_grad():
         full_logits, full_values = model(model.sequence_from_observation(torch.cat([prompts, answers], dim=1)))
@@ -32,10 +35,11 @@ def test_kv_cache_logits_equal_full_sequence_logits(seed):
     torch.testing.assert_close(torch.stack(incremental_values, 1), full_values[:, P:], atol=1e-5, rtol=0)
 
 
-def test_rows_extended_by_different_numbers_of_tokens_match_the_full_sequence():
+@pytest.mark.parametrize("positions", ["sinusoidal", "rotary"])
+def test_rows_extended_by_different_numbers_of_tokens_match_the_full_sequence(positions):
     """A dialogue partner's reply reaches some rows only: rows grow by different counts in one call."""
     torch.manual_seed(0)
-    model = TransformerPolicy(CONFIG).eval()
+    model = TransformerPolicy(dataclasses.replace(CONFIG, positions=positions)).eval()
     prompts, answers = random_batch(batch=3)
     full_logits, full_values = model(model.sequence_from_observation(torch.cat([prompts, answers], dim=1)))
     chunks = [[1, 1, 1, 1, 1, 1, 1, 1, 1], [3, 1, 4, 1], [1, 5, 0, 3]]  # tokens each row takes per call
@@ -55,6 +59,21 @@ def test_rows_extended_by_different_numbers_of_tokens_match_the_full_sequence():
                 torch.testing.assert_close(logits[row], full_logits[row, position], atol=1e-5, rtol=0)
                 torch.testing.assert_close(values[row], full_values[row, position], atol=1e-5, rtol=0)
     assert cache.lengths.tolist() == [CONFIG.max_len] * 3
+
+
+def test_rotary_attention_depends_on_relative_positions_only():
+    """With rotary positions a query and a key meet through their offset: shifting both by the same amount leaves
+    their attention score as it was."""
+    model = TransformerPolicy(dataclasses.replace(CONFIG, positions="rotary"))
+    q, k = torch.randn(1, 1, 1, 8), torch.randn(1, 1, 1, 8)  # one head: CONFIG's d_model / n_heads = 8 features
+
+    def score(query_position, key_position):
+        rotated_q = rotate(q, model.angles[query_position].view(1, 1, 1, 4))
+        rotated_k = rotate(k, model.angles[key_position].view(1, 1, 1, 4))
+        return (rotated_q * rotated_k).sum().item()
+
+    assert score(5, 2) == pytest.approx(score(9, 6), abs=1e-5)
+    assert score(5, 2) != pytest.approx(score(5, 3), abs=1e-3)
 
 
 def test_attention_is_causal():
@@ -112,7 +131,13 @@ def test_tied_embeddings_and_sinusoidal_positions():
 
 @pytest.mark.parametrize(
     "field, value, match",
-    [("d_model", 30, "divisible"), ("n_layers", 0, "n_layers"), ("max_len", 7, "exceed"), ("dropout", 1.0, "dropout")],
+    [
+        ("d_model", 30, "divisible"),
+        ("n_layers", 0, "n_layers"),
+        ("max_len", 7, "exceed"),
+        ("dropout", 1.0, "dropout"),
+        ("positions", "learned", "unknown positions 'learned'"),
+    ],
 )
 def test_config_rejects_bad_sizes(field, value, match):
     options = {**CONFIG.__dict__, field: value}
