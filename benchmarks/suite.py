@@ -8,7 +8,8 @@ A suite file (see ``benchmarks/suites/quick.toml``)::
     eval_every = 10_000          # evaluate every this many environment steps (and at 0 and at the end)
     eval_episodes = 100          # held-out test prompts per evaluation
     reference = "pg"             # optional: the agent the report compares the others with
-    envs = ["textgym/Copy-v0", { id = "textgym/Reverse-v0", options = { max_length = 4 } }]
+    envs = ["textgym/Copy-v0", { id = "textgym/Reverse-v0", options = { max_length = 4 } },
+            { id = "textgym/Reverse-v0", label = "Reverse-8", options = { max_length = 8 } }]
     agents = ["random", { name = "sb3-ppo", options = { n_epochs = 4 } },
               { name = "pg", label = "pg+warm", options = { warm_start_steps = 20_000 } }]
 
@@ -52,10 +53,18 @@ class EnvEntry:
     Args:
         id: a registered environment ID.
         options: task and environment options passed to ``gym.make``.
+        label: how results and reports name the environment (default: ``id``), so that one ID can run with two
+            sets of options in one suite.
     """
 
     id: str
     options: dict[str, Any] = field(default_factory=dict)
+    label: str = ""
+
+    @property
+    def key(self) -> str:
+        """The environment's name in results: its label, else its ID."""
+        return self.label or self.id
 
 
 @dataclass(frozen=True)
@@ -110,6 +119,7 @@ class Suite:
         return [
             TrialSpec(
                 env=env.id,
+                env_label=env.label,
                 env_options=env.options,
                 agent=agent.name,
                 label=agent.label,
@@ -135,13 +145,13 @@ class Suite:
         """The suite with the command line's choices in place of its own; ``None`` keeps the suite's value.
 
         Args:
-            envs: environment IDs to run instead of the suite's; an ID the suite lists keeps its options.
+            envs: environments to run instead of the suite's, by ID or label; one the suite lists keeps its options.
             agents: agents to run instead of the suite's, by name or label; one the suite lists keeps its options.
             seeds: number of seeds.
             steps: budget per trial.
             eval_every: environment steps between evaluations.
         """
-        known_envs = {env.id: env for env in self.envs}
+        known_envs = {env.key: env for env in self.envs}
         known_agents = {agent.key: agent for agent in self.agents}
         overridden = {
             "envs": None if envs is None else tuple(known_envs.get(id_, EnvEntry(id_)) for id_ in envs),
@@ -211,7 +221,7 @@ def check_suite(suite: Suite) -> None:
                 built.reset(seed=EVAL_SEED)
                 built.close()
         except Exception as error:
-            raise SuiteError(f"environment {env.id!r} with options {env.options}: {error}") from error
+            raise SuiteError(f"environment {env.key!r} with options {env.options}: {error}") from error
     for agent in suite.agents:
         try:
             make_agent(agent.name, seed=0, **agent.options)
@@ -225,7 +235,7 @@ def _checked_shape(suite: Suite, source: str) -> Suite:
         value = getattr(suite, key)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise SuiteError(f"{source}: {key!r} must be a positive integer, got {value!r}")
-    for key, names in (("envs", [e.id for e in suite.envs]), ("agents", [a.key for a in suite.agents])):
+    for key, names in (("envs", [e.key for e in suite.envs]), ("agents", [a.key for a in suite.agents])):
         if not names:
             raise SuiteError(f"{source}: {key!r} must list at least one entry")
         repeated = sorted({name for name in names if names.count(name) > 1})
@@ -242,13 +252,13 @@ def _list(data: dict[str, Any], key: str, source: str) -> list[Any]:
 
 
 def _entry(item: Any, entry_class: type, name_key: str, list_key: str, source: str) -> Any:
-    """An :class:`EnvEntry` or :class:`AgentEntry` from a string or a table ``{name_key = ..., options = {...}}``
-    (agents may add ``label = ...``)."""
+    """An :class:`EnvEntry` or :class:`AgentEntry` from a string or a table ``{name_key = ..., options = {...},
+    label = ...}`` (``options`` and ``label`` optional)."""
     if isinstance(item, str):
         item = {name_key: item}
     if not isinstance(item, dict):
         raise SuiteError(f"{source}: each of {list_key!r} must be a string or a table, got {item!r}")
-    expected = [name_key, "options", *(["label"] if entry_class is AgentEntry else [])]
+    expected = [name_key, "options", "label"]
     unknown = sorted(set(item) - set(expected))
     if unknown:
         raise SuiteError(f"{source}: unknown key(s) {unknown} in {list_key!r} entry {item!r}; expected {expected}")

@@ -35,6 +35,7 @@ class TrialSpec:
         agent: an agent name for :func:`agents.make_agent`.
         agent_options: the agent's options.
         label: how the results name the agent (default: ``agent``).
+        env_label: how the results name the environment (default: ``env``).
         seed: the agent's seed (environment episodes follow from it too).
         steps: the environment-step budget.
         eval_every: environment steps between evaluations; evaluations also happen at 0 and after training.
@@ -52,6 +53,7 @@ class TrialSpec:
     env_options: dict[str, Any] = field(default_factory=dict)
     agent_options: dict[str, Any] = field(default_factory=dict)
     label: str = ""
+    env_label: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """The spec as JSON-ready settings."""
@@ -61,7 +63,7 @@ class TrialSpec:
     def key(self) -> str:
         """A file-name-safe name, unique for these settings: readable parts and a hash of all of them."""
         digest = hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:10]
-        readable = f"{self.env}__{self.label or self.agent}__seed{self.seed}"
+        readable = f"{self.env_label or self.env}__{self.label or self.agent}__seed{self.seed}"
         return f"{re.sub(r'[^A-Za-z0-9._-]+', '_', readable)}__{digest}"
 
 
@@ -76,7 +78,9 @@ def run_trial(spec: TrialSpec) -> dict[str, Any]:
     """
     record: dict[str, Any] = {
         **spec.to_dict(),
-        "agent": spec.label or spec.agent,  # the agent as results and reports name it
+        "env": spec.env_label or spec.env,  # the environment and the agent as results and reports name them
+        "env_id": spec.env,
+        "agent": spec.label or spec.agent,
         "agent_name": spec.agent,
         "status": "failed",
         "final_score": None,

@@ -273,7 +273,8 @@ GOOD = {
         ),
         ({"agents": '["random", { name = "random", options = { vocab_size = 9 } }]'}, r"lists \['random'\] more"),
         ({"agents": '[{ name = "random", label = 3 }]'}, "'label' of 'random' must be a non-empty string, got 3"),
-        ({"envs": '[{ id = "textgym/Copy-v0", label = "copy" }]'}, r"unknown key\(s\) \['label'\] in 'envs'"),
+        ({"envs": '[{ id = "textgym/Copy-v0", labels = "copy" }]'}, r"unknown key\(s\) \['labels'\] in 'envs'"),
+        ({"envs": '["textgym/Copy-v0", { id = "textgym/Copy-v0", options = { max_length = 2 } }]'}, "more than once"),
     ],
 )
 def test_bad_suites_are_refused_before_any_trial_starts(change, message, tmp_path, capsys):
@@ -288,7 +289,7 @@ def test_bad_suites_are_refused_before_any_trial_starts(change, message, tmp_pat
 def test_command_line_choices_are_checked_before_any_trial_starts(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["quik", "--out", str(out)]) == 2
-    expected = "unknown suite 'quik'; expected a path to a .toml file or one of ['full', 'quick']"
+    expected = "unknown suite 'quik'; expected a path to a .toml file or one of ['dialogue', 'full', 'language', 'quick']"
     assert expected in capsys.readouterr().err
     assert main(["quick", "--agents", "random", "nope", "--executor", "serial", "--out", str(out)]) == 2
     assert "unknown agent 'nope'" in capsys.readouterr().err
@@ -327,11 +328,12 @@ def test_overrides_keep_the_suite_options_of_the_entries_they_name():
     assert len({t.key for t in trials}) == 4 and trials[0].key != quick.trials()[0].key  # other budget, other key
 
 
-def test_labels_let_one_agent_run_with_two_sets_of_options(tmp_path):
+def test_labels_let_one_agent_or_env_run_with_two_sets_of_options(tmp_path):
     suite_file = tmp_path / "labels.toml"
     suite_file.write_text(
-        "".join(f"{key} = {value}\n" for key, value in GOOD.items() if key != "agents")
+        "".join(f"{key} = {value}\n" for key, value in GOOD.items() if key not in ("agents", "envs"))
         + 'agents = ["random", { name = "random", label = "random-seeded-vocab", options = { vocab_size = 8 } }]\n'
+        + 'envs = ["textgym/Copy-v0", { id = "textgym/Copy-v0", label = "Copy-2", options = { max_length = 2 } }]\n'
     )
     suite = load_suite(suite_file)
     assert [agent.key for agent in suite.agents] == ["random", "random-seeded-vocab"]
@@ -341,6 +343,11 @@ def test_labels_let_one_agent_run_with_two_sets_of_options(tmp_path):
         ("random", "random"),
         ("random-seeded-vocab", "random"),
     ]
+    assert sorted({(r["env"], r["env_id"], r["env_options"].get("max_length")) for r in records}) == [
+        ("Copy-2", "textgym/Copy-v0", 2),
+        ("textgym/Copy-v0", "textgym/Copy-v0", None),
+    ]
+    assert "| Copy-2 | random |" in (tmp_path / "out" / "summary.md").read_text()
     assert "| textgym/Copy-v0 | random-seeded-vocab |" in (tmp_path / "out" / "summary.md").read_text()
     only = suite.with_overrides(agents=["random-seeded-vocab"])
     assert only.agents == (AgentEntry("random", {"vocab_size": 8}, "random-seeded-vocab"),)
