@@ -289,7 +289,9 @@ def test_bad_suites_are_refused_before_any_trial_starts(change, message, tmp_pat
 def test_command_line_choices_are_checked_before_any_trial_starts(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["quik", "--out", str(out)]) == 2
-    expected = "unknown suite 'quik'; expected a path to a .toml file or one of ['dialogue', 'full', 'language', 'quick']"
+    expected = (
+        "unknown suite 'quik'; expected a path to a .toml file or one of ['dialogue', 'full', 'language', 'quick']"
+    )
     assert expected in capsys.readouterr().err
     assert main(["quick", "--agents", "random", "nope", "--executor", "serial", "--out", str(out)]) == 2
     assert "unknown agent 'nope'" in capsys.readouterr().err
