@@ -37,11 +37,10 @@ import torch.nn.functional as F
 from agents.base import Callback, EnvLike, check_total_steps
 from agents.envs import as_vector_env
 from agents.supervised import action_logits, supervised_update
-from agents.torch_agent import PolicyConfig, TransformerAgent, task_of
+from agents.torch_agent import BudgetSchedule, PolicyConfig, TransformerAgent, check_schedule, task_of
 from textgym.task import Task
 
 BASELINES = ("none", "mean", "value", "loo", "greedy")
-LR_SCHEDULES = ("constant", "linear", "cosine")
 
 
 @dataclass
@@ -74,7 +73,8 @@ class PGConfig(PolicyConfig):
         warm_start_steps: answer tokens of supervised teacher forcing before the first RL update (counted as
             environment steps).
         warm_start_batch_size: examples per supervised update.
-        warm_start_learning_rate: learning rate of the supervised warm start.
+        warm_start_learning_rate: peak learning rate of the supervised warm start (on the same schedule as RL,
+            over the warm start's tokens).
         log_dir: where ``progress.csv`` (and TensorBoard events, when tensorboard is installed) go; ``None``: no
             files.
         log_every: print every this many updates when ``verbose``.
@@ -112,8 +112,7 @@ class PGConfig(PolicyConfig):
     def __post_init__(self) -> None:
         if self.baseline not in BASELINES:
             raise ValueError(f"unknown baseline {self.baseline!r}; expected one of {BASELINES}")
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"unknown lr_schedule {self.lr_schedule!r}; expected one of {LR_SCHEDULES}")
+        check_schedule(self.lr_schedule, self.warmup_fraction)
         if self.baseline == "loo" and self.samples_per_prompt < 2:
             raise ValueError(f"baseline 'loo' needs samples_per_prompt >= 2, got {self.samples_per_prompt}")
         if self.samples_per_prompt < 1 or self.num_envs % self.group_size:
@@ -124,11 +123,9 @@ class PGConfig(PolicyConfig):
         for name in ("temperature", "learning_rate", "clip_range", "max_grad_norm", "kl_horizon"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-        for name in ("gamma", "gae_lambda", "mean_baseline_decay", "warmup_fraction"):
+        for name in ("gamma", "gae_lambda", "mean_baseline_decay"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
-        if self.warmup_fraction == 1.0:
-            raise ValueError("warmup_fraction must be < 1")
         if self.kl_target is not None and self.kl_target <= 0:
             raise ValueError(f"kl_target must be > 0 or None, got {self.kl_target}")
         for name in ("update_epochs", "num_minibatches", "log_every"):
@@ -207,6 +204,7 @@ class PolicyGradientAgent(TransformerAgent):
         self.generator = torch.Generator(device=self.device).manual_seed(seed)
         self.optimizer: torch.optim.Optimizer | None = None
         self.warm_start_optimizer: torch.optim.Optimizer | None = None
+        self.warm_start_schedule: BudgetSchedule | None = None
         self.warm_start_tokens = 0
         self.reference: torch.nn.Module | None = None
         self.kl_coef = self.config.kl_coef
@@ -240,16 +238,14 @@ class PolicyGradientAgent(TransformerAgent):
         if self.reference is None and (c.kl_coef > 0 or c.kl_target is not None):
             self.reference = copy.deepcopy(model).eval().requires_grad_(False)
         start = self.num_env_steps
-        progress = {"fraction": 0.0}
-        scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda _: self._lr_factor(progress["fraction"]))
+        schedule = BudgetSchedule(self.optimizer, c.lr_schedule, c.warmup_fraction)
 
         while self.num_env_steps < target:
             began = time.perf_counter()
             rollout = self._collect(vector_env)
             metrics = self._update(rollout)
             self.num_env_steps += rollout.env_steps
-            progress["fraction"] = (self.num_env_steps - start) / max(target - start, 1)
-            scheduler.step()
+            schedule.advance((self.num_env_steps - start) / max(target - start, 1))
             if c.kl_target is not None:
                 error = float(np.clip(metrics["kl"] / c.kl_target - 1.0, -0.2, 0.2))
                 self.kl_coef *= 1.0 + error * rollout.env_steps / c.kl_horizon
@@ -267,28 +263,19 @@ class PolicyGradientAgent(TransformerAgent):
             self.warm_start_optimizer = torch.optim.AdamW(
                 self.model.parameters(), lr=c.warm_start_learning_rate, weight_decay=c.weight_decay
             )
+            self.warm_start_schedule = BudgetSchedule(self.warm_start_optimizer, c.lr_schedule, c.warmup_fraction)
         while self.warm_start_tokens < c.warm_start_steps and self.num_env_steps < target:
             read, loss = supervised_update(
                 self.model, task, self.warm_start_optimizer, self.rng, c.warm_start_batch_size, c.max_grad_norm
             )
             self.warm_start_tokens += read
             self.num_env_steps += read
+            self.warm_start_schedule.advance(self.warm_start_tokens / c.warm_start_steps)
             if c.verbose and self.warm_start_tokens >= c.warm_start_steps:
                 print(f"warm start done: {self.warm_start_tokens} answer tokens, loss {loss:.4f}")
             if callback is not None and callback({"env_steps": self.num_env_steps, "warm_start_loss": loss}) is False:
                 return False
         return True
-
-    def _lr_factor(self, fraction: float) -> float:
-        warmup = self.config.warmup_fraction
-        if fraction < warmup:
-            return fraction / warmup
-        decay = (fraction - warmup) / (1.0 - warmup)
-        if self.config.lr_schedule == "linear":
-            return max(1.0 - decay, 0.0)
-        if self.config.lr_schedule == "cosine":
-            return 0.5 * (1.0 + np.cos(np.pi * min(decay, 1.0)))
-        return 1.0
 
     @torch.no_grad()
     def _collect(self, env: gym.vector.VectorEnv) -> Rollout:

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from agents.base import Callback, EnvLike, check_total_steps
 from agents.envs import as_vector_env
-from agents.torch_agent import PolicyConfig, TransformerAgent, task_of
+from agents.torch_agent import BudgetSchedule, PolicyConfig, TransformerAgent, check_schedule, task_of
 from agents.transformer import TransformerPolicy
 from textgym.task import Example, Task
 
@@ -83,15 +83,22 @@ class SupervisedConfig(PolicyConfig):
 
     Args:
         batch_size: examples per update.
-        learning_rate: AdamW learning rate.
+        learning_rate: AdamW's peak learning rate.
+        lr_schedule: ``"constant"``, ``"linear"`` or ``"cosine"`` decay over each ``learn`` call's budget.
+        warmup_fraction: share of the budget over which the learning rate rises linearly from 0.
         weight_decay: AdamW weight decay.
         max_grad_norm: gradient-norm clipping.
     """
 
     batch_size: int = 64
     learning_rate: float = 1e-3
+    lr_schedule: str = "cosine"
+    warmup_fraction: float = 0.05
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
+
+    def __post_init__(self) -> None:
+        check_schedule(self.lr_schedule, self.warmup_fraction)
 
 
 class SupervisedAgent(TransformerAgent):
@@ -115,12 +122,14 @@ class SupervisedAgent(TransformerAgent):
         if self.optimizer is None:
             c = self.config
             self.optimizer = torch.optim.AdamW(model.parameters(), lr=c.learning_rate, weight_decay=c.weight_decay)
-        target = self.num_env_steps + total_steps
+        start, target = self.num_env_steps, self.num_env_steps + total_steps
+        schedule = BudgetSchedule(self.optimizer, self.config.lr_schedule, self.config.warmup_fraction)
         while self.num_env_steps < target:
             tokens, loss = supervised_update(
                 model, task, self.optimizer, self.rng, self.config.batch_size, self.config.max_grad_norm
             )
             self.num_env_steps += tokens
+            schedule.advance((self.num_env_steps - start) / total_steps)
             if callback is not None and callback({"env_steps": self.num_env_steps, "loss": loss}) is False:
                 break
         return self

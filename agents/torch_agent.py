@@ -4,6 +4,7 @@ environment, the device, acting from observations, and saving / loading."""
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,45 @@ class PolicyConfig:
     dropout: float = 0.0
     positions: str = "sinusoidal"
     device: str = "auto"
+
+
+LR_SCHEDULES = ("constant", "linear", "cosine")
+
+
+def check_schedule(schedule: str, warmup_fraction: float) -> None:
+    """``ValueError`` naming an unknown schedule or a warm-up fraction outside ``[0, 1)``."""
+    if schedule not in LR_SCHEDULES:
+        raise ValueError(f"unknown lr_schedule {schedule!r}; expected one of {LR_SCHEDULES}")
+    if not 0.0 <= warmup_fraction < 1.0:
+        raise ValueError(f"warmup_fraction must be in [0, 1), got {warmup_fraction}")
+
+
+def lr_factor(schedule: str, warmup_fraction: float, fraction: float) -> float:
+    """The learning rate's multiplier when ``fraction`` of the budget is spent: a linear rise over the warm-up,
+    then constant, linear decay to 0, or cosine decay to 0."""
+    if fraction < warmup_fraction:
+        return fraction / warmup_fraction
+    decay = min((fraction - warmup_fraction) / (1.0 - warmup_fraction), 1.0)
+    if schedule == "linear":
+        return 1.0 - decay
+    if schedule == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * decay))
+    return 1.0
+
+
+class BudgetSchedule:
+    """A learning-rate schedule over a budget of environment steps: torch's ``LambdaLR`` driven by the fraction of
+    the budget spent, which :meth:`advance` sets after each update."""
+
+    def __init__(self, optimizer: torch.optim.Optimizer, schedule: str, warmup_fraction: float) -> None:
+        self.fraction = 0.0
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda _: lr_factor(schedule, warmup_fraction, self.fraction)
+        )
+
+    def advance(self, fraction: float) -> None:
+        self.fraction = fraction
+        self.scheduler.step()
 
 
 def resolve_device(device: str) -> torch.device:

@@ -13,7 +13,7 @@ from agents.envs import env_spec
 from agents.evaluation import evaluate
 from agents.pg import PolicyGradientAgent, Rollout, discounted_returns
 from agents.supervised import action_logits
-from agents.torch_agent import task_of
+from agents.torch_agent import lr_factor, task_of
 
 TINY = {"d_model": 32, "n_heads": 2, "n_layers": 1, "d_ff": 64}
 SMALL_COPY = {"max_length": 3, "num_symbols": 3}
@@ -129,7 +129,7 @@ def test_learning_rate_schedules_with_warmup(schedule):
     rates = np.array([row["learning_rate"] for row in agent.log_rows])
     # each update's rate is the schedule's value at the fraction of the budget spent before it
     before = np.concatenate([[0.0], fractions[:-1]])
-    expected = np.array([agent._lr_factor(f) for f in before]) * 1e-3
+    expected = np.array([lr_factor(schedule, 0.25, f) for f in before]) * 1e-3
     np.testing.assert_allclose(rates, expected, rtol=1e-6)
     warm = before < 0.25
     assert np.all(np.diff(rates[warm]) > 0) and rates[0] == 0.0

@@ -21,3 +21,14 @@ def test_pg_learns_from_scratch(env_id):
     agent, result = learn_and_evaluate(env_id, 120_000)
     assert agent.model.config.gen_len == 6 and agent.model.config.prompt_len == 5  # lengths up to 5
     assert result["success"] >= 0.95, result
+
+
+def test_warm_start_then_pg_learns_one_digit_addition():
+    """Supervised teacher forcing on the train split's answers, then PG with the KL reference at the warm-started
+    policy. One-digit operands: 100 prompts, so the test split holds about ten of them."""
+    options = {"max_length": 1}
+    agent, result = learn_and_evaluate("textgym/Addition-v0", 60_000, options, warm_start_steps=20_000, kl_coef=0.01)
+    assert agent.warm_start_tokens >= 20_000 and agent.reference is not None
+    assert result["success"] >= 0.95, result
+    train = evaluate(agent, "textgym/Addition-v0", episodes=200, split="train", **options)
+    assert train["success"] >= 0.95, train

@@ -1,0 +1,67 @@
+"""Supervised teacher forcing: the demonstrations it reads, the steps it counts, and that it learns."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+from agents import make_agent
+from agents.envs import env_spec
+from agents.evaluation import evaluate
+from agents.supervised import demonstration_batch, teacher_forcing_loss
+from agents.torch_agent import task_of
+from textgym import make_task
+
+TINY = {"d_model": 32, "n_heads": 2, "n_layers": 1, "d_ff": 64}
+
+
+def test_demonstrations_of_a_single_turn_task_are_the_reference_and_eos():
+    task = make_task("Reverse", max_length=4)
+    examples = [task.sample(np.random.default_rng(seed)) for seed in range(3)]
+    prompts, slots, own = demonstration_batch(task, examples, torch.device("cpu"))
+    for row, example in enumerate(examples):
+        answer = [*example.reference_ids[0], task.tokenizer.eos_id]
+        assert slots[row, : len(answer)].tolist() == answer and not slots[row, len(answer) :].any()
+        assert own[row].tolist() == [True] * len(answer) + [False] * (task.max_gen_len - len(answer))
+        assert prompts[row, : len(example.prompt_ids)].tolist() == list(example.prompt_ids)
+
+
+def test_dialogue_demonstrations_train_only_on_the_agents_own_tokens():
+    task = make_task("GuessNumber")
+    examples = [task.sample(np.random.default_rng(seed)) for seed in range(4)]
+    _, slots, own = demonstration_batch(task, examples, torch.device("cpu"))
+    filled = slots != 0
+    assert (own <= filled).all() and (filled & ~own).any()  # the user's replies are in the slots, not trained on
+    model = make_agent("supervised", **TINY).build_model(task)
+    loss, tokens = teacher_forcing_loss(model, task, examples)
+    assert tokens == int(own.sum()) and loss.item() > 0
+
+
+def test_supervised_learns_copy_and_counts_demonstrated_tokens_as_steps(tmp_path):
+    agent = make_agent("supervised", seed=0)
+    seen = []
+    agent.learn(env_spec("textgym/Copy-v0"), 40_000, callback=lambda m: seen.append(m["env_steps"]))
+    assert agent.num_env_steps >= 40_000 and seen[-1] == agent.num_env_steps
+    assert all(b > a for a, b in zip(seen, seen[1:]))
+    result = evaluate(agent, "textgym/Copy-v0", episodes=200)
+    assert result["success"] >= 0.95, result
+    agent.save(tmp_path / "supervised.pt")
+    restored = make_agent("supervised").load(tmp_path / "supervised.pt")
+    assert evaluate(restored, "textgym/Copy-v0", episodes=50) == evaluate(agent, "textgym/Copy-v0", episodes=50)
+
+
+def test_bad_supervised_options_raise():
+    with pytest.raises(ValueError, match="unknown lr_schedule 'cyclic'"):
+        make_agent("supervised", lr_schedule="cyclic")
+    with pytest.raises(ValueError, match="warmup_fraction must be in"):
+        make_agent("supervised", warmup_fraction=1.0)
+    with pytest.raises(ValueError, match=r"unknown option\(s\) \['batchsize'\]"):
+        make_agent("supervised", batchsize=3)
+
+
+def test_a_model_built_for_one_task_refuses_another():
+    agent = make_agent("supervised", **TINY)
+    agent.learn(env_spec("textgym/Copy-v0"), 100)
+    with pytest.raises(ValueError, match="was built for"):
+        agent.learn(gym.make_vec("textgym/Addition-v0", num_envs=1), 100)
+    assert task_of(gym.make_vec("textgym/Copy-v0", num_envs=2)).name == "Copy"
