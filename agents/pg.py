@@ -73,8 +73,9 @@ class PGConfig(PolicyConfig):
         warm_start_steps: answer tokens of supervised teacher forcing before the first RL update (counted as
             environment steps).
         warm_start_batch_size: examples per supervised update.
-        warm_start_learning_rate: peak learning rate of the supervised warm start (on the same schedule as RL,
-            over the warm start's tokens).
+        warm_start_learning_rate: peak learning rate of the supervised warm start.
+        warm_start_lr_schedule: its schedule over the warm start's tokens (``"constant"``, ``"linear"``,
+            ``"cosine"``; the warm-up fraction is ``warmup_fraction``).
         log_dir: where ``progress.csv`` (and TensorBoard events, when tensorboard is installed) go; ``None``: no
             files.
         log_every: print every this many updates when ``verbose``.
@@ -105,6 +106,7 @@ class PGConfig(PolicyConfig):
     warm_start_steps: int = 0
     warm_start_batch_size: int = 64
     warm_start_learning_rate: float = 1e-3
+    warm_start_lr_schedule: str = "constant"
     log_dir: str | None = None
     log_every: int = 10
     verbose: int = 0
@@ -113,6 +115,7 @@ class PGConfig(PolicyConfig):
         if self.baseline not in BASELINES:
             raise ValueError(f"unknown baseline {self.baseline!r}; expected one of {BASELINES}")
         check_schedule(self.lr_schedule, self.warmup_fraction)
+        check_schedule(self.warm_start_lr_schedule, self.warmup_fraction)
         if self.baseline == "loo" and self.samples_per_prompt < 2:
             raise ValueError(f"baseline 'loo' needs samples_per_prompt >= 2, got {self.samples_per_prompt}")
         if self.samples_per_prompt < 1 or self.num_envs % self.group_size:
@@ -263,7 +266,9 @@ class PolicyGradientAgent(TransformerAgent):
             self.warm_start_optimizer = torch.optim.AdamW(
                 self.model.parameters(), lr=c.warm_start_learning_rate, weight_decay=c.weight_decay
             )
-            self.warm_start_schedule = BudgetSchedule(self.warm_start_optimizer, c.lr_schedule, c.warmup_fraction)
+            self.warm_start_schedule = BudgetSchedule(
+                self.warm_start_optimizer, c.warm_start_lr_schedule, c.warmup_fraction
+            )
         while self.warm_start_tokens < c.warm_start_steps and self.num_env_steps < target:
             read, loss = supervised_update(
                 self.model, task, self.warm_start_optimizer, self.rng, c.warm_start_batch_size, c.max_grad_norm
