@@ -33,3 +33,15 @@ def test_warm_start_then_pg_learns_the_one_digit_addition_table():
     assert agent.log_rows and all(row["kl"] >= 0 for row in agent.log_rows)  # PG ran after the warm start
     train = evaluate(agent, "textgym/Addition-v0", episodes=200, split="train", **options)
     assert train["success"] >= 0.95, train
+
+
+@pytest.mark.slow
+def test_warm_start_then_pg_on_two_digit_addition():
+    """Two-digit Addition, judged on held-out sums (about 15 minutes on one core). Measured: the warm start alone
+    reaches 0.91 on the test split (0.995 on the train split), and PG after it 0.895 (0.97): short of the 0.95
+    the issue asks for, and PG does not improve on the warm start here; the threshold below is the level reached,
+    so that a regression shows."""
+    options = dict(n_layers=3, positions="rotary", kl_coef=0.05, warm_start_lr_schedule="cosine")
+    agent, result = learn_and_evaluate("textgym/Addition-v0", 800_000, warm_start_steps=600_000, **options)
+    assert agent.warm_start_tokens >= 600_000
+    assert result["success"] >= 0.85, result
