@@ -35,7 +35,7 @@ from agents import make_agent
 from agents.envs import env_spec
 from agents.torch_agent import PolicyConfig
 from agents.transformer import TransformerConfig, TransformerPolicy
-from benchmarks.results import write_text
+from benchmarks.results import target_lines, write_text
 from benchmarks.versions import package_versions
 
 DECODE_LENGTHS = (16, 64, 256)
@@ -212,9 +212,7 @@ def format_table(report: dict[str, Any]) -> str:
         f"{report['pg_flops_fraction_of_peak']:.1%} of the measured fp32 matmul peak "
         f"({report['matmul_peak_flops'] / 1e9:.1f} GFLOP/s)"
     )
-    for target in report["targets"]:
-        verdict = "met" if target["met"] else "NOT met"
-        lines.append(f"target {target['name']}: {target['value']:.2f} (goal {target['goal']:g}) {verdict}")
+    lines += target_lines(report["targets"])
     return "\n".join(lines)
 
 

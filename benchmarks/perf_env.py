@@ -38,7 +38,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 
 import textgym
 from agents.sb3_vec_env import TextGenSB3VecEnv
-from benchmarks.results import write_text
+from benchmarks.results import target_lines, write_text
 
 TASKS: dict[str, tuple[str, dict[str, Any]]] = {
     "Copy": ("textgym/Copy-v0", {}),
@@ -228,9 +228,7 @@ def format_table(report: dict[str, Any]) -> str:
             lines.append(f"{label:<26} {name:<22}" + "".join(cells))
     for kind, entry in report["memory"].items():
         lines.append(f"peak memory, {kind} at N={entry['num_envs']}: {entry['bytes_per_env'] / 1024:.1f} KiB per env")
-    for target in report["targets"]:
-        verdict = "met" if target["met"] else "NOT met"
-        lines.append(f"target {target['name']}: {target['value']:.2f} (goal {target['goal']:g}) {verdict}")
+    lines += target_lines(report["targets"])
     return "\n".join(lines)
 
 

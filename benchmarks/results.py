@@ -95,3 +95,10 @@ def write_results(out_dir: Path, records: list[dict[str, Any]]) -> Path:
 def read_results(path: Path) -> list[dict[str, Any]]:
     """The records of a ``results.jsonl`` file."""
     return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+
+
+def target_lines(targets: list[dict[str, Any]]) -> list[str]:
+    """One line per target of a throughput benchmark: its name, measured value, goal and whether it is met."""
+    return [
+        f"target {t['name']}: {t['value']:.2f} (goal {t['goal']:g}) {'met' if t['met'] else 'NOT met'}" for t in targets
+    ]
