@@ -146,9 +146,12 @@ class CausalSelfAttention(nn.Module):
             cache.keys[layer].scatter_(2, slots, k)
             cache.values[layer].scatter_(2, slots, v)
             seen = int(positions.max()) + 1
-            visible = torch.arange(seen, device=x.device) <= positions[:, :, None]  # (B, T, seen)
             k, v = cache.keys[layer][:, :, :seen], cache.values[layer][:, :, :seen]
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=visible[:, None], dropout_p=dropout)
+            if T == 1 and bool((positions == seen - 1).all()):  # one new token per row, rows alike: all visible
+                y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout)
+            else:
+                visible = torch.arange(seen, device=x.device) <= positions[:, :, None]  # (B, T, seen)
+                y = F.scaled_dot_product_attention(q, k, v, attn_mask=visible[:, None], dropout_p=dropout)
         return self.out(y.transpose(1, 2).reshape(B, T, d))
 
 
