@@ -1,6 +1,7 @@
 """The report of a run: ``summary.md``, ``summary.csv``, ``aggregate.csv`` and the plots, from the trial records.
 
-Per environment and agent: the final test score's mean over seeds, its IQM with a 95% bootstrap CI, the success
+Per environment and agent: the final test score's mean over seeds, its IQM with a 95% bootstrap CI, whether the
+mean reaches the environment's ``reward_threshold`` (the score at which its task counts as solved), the success
 rate, the environment steps and their rate. Over tasks: each agent's IQM of final scores with a stratified
 bootstrap CI, and the probability that the reference agent beats each other agent. Scores are the tasks' own
 metrics, which textgym keeps in [0, 1] (1 = every answer right), so they are aggregated across tasks as they are.
@@ -15,8 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
+import textgym  # noqa: F401  (registers the textgym IDs whose thresholds the report shows)
 from benchmarks import plots
 from benchmarks.results import write_text
 from benchmarks.stats import Interval, iqm_interval, probability_of_improvement
@@ -35,11 +38,15 @@ SUMMARY_COLUMNS = (
     "score_iqm",
     "score_iqm_low",
     "score_iqm_high",
+    "threshold",
+    "solved",
     "success_rate",
     "env_steps",
     "steps_per_s",
 )
-"""Columns of ``summary.csv``: one row per environment and agent, over the seeds that finished ``ok``."""
+"""Columns of ``summary.csv``: one row per environment and agent, over the seeds that finished ``ok``. ``threshold``
+is the environment's ``reward_threshold`` (empty when its registration has none) and ``solved`` whether the mean
+score reaches it."""
 
 
 @dataclass
@@ -168,15 +175,16 @@ def markdown(summary: Summary, records: list[dict[str, Any]], title: str = "") -
         "",
         "## Per environment",
         "",
-        "| env | agent | seeds | score mean | score IQM [95% CI] | success | env steps | env steps/s |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| env | agent | seeds | score mean | score IQM [95% CI] | solved (threshold) | success | env steps | "
+        "env steps/s |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in summary.rows:
         seeds = f"{row['seeds']}" + (f" ({row['failed']} failed)" if row["failed"] else "")
         interval = Interval(row["score_iqm"], row["score_iqm_low"], row["score_iqm_high"])
         lines.append(
             f"| {row['env']} | {row['agent']} | {seeds} | {_number(row['score_mean'])} | {_interval(interval)} | "
-            f"{_number(row['success_rate'])} | {_number(row['env_steps'], '.0f')} | "
+            f"{_solved(row)} | {_number(row['success_rate'])} | {_number(row['env_steps'], '.0f')} | "
             f"{_number(row['steps_per_s'], '.0f')} |"
         )
     lines += ["", "## Over all tasks", "", "| agent | tasks | IQM of final scores [95% CI] |", "|---|---:|---:|"]
@@ -214,19 +222,39 @@ def _row(env: str, agent: str, records: list[dict[str, Any]]) -> dict[str, Any]:
     scores = [record["final_score"] for record in ok]
     interval = iqm_interval([scores]) if ok else Interval(math.nan, math.nan, math.nan)
     rates = [record["steps_per_s"] for record in ok if record["steps_per_s"] is not None]
+    threshold = reward_threshold(runs[0].get("env_id", env))
+    score_mean = float(np.mean(scores)) if ok else math.nan
     return {
         "env": env,
         "agent": agent,
         "seeds": len(ok),
         "failed": len(runs) - len(ok),
-        "score_mean": float(np.mean(scores)) if ok else math.nan,
+        "score_mean": score_mean,
         "score_iqm": interval.point,
         "score_iqm_low": interval.low,
         "score_iqm_high": interval.high,
+        "threshold": threshold,
+        "solved": None if math.isnan(threshold) or not ok else bool(score_mean >= threshold),
         "success_rate": float(np.mean([record["final_success"] for record in ok])) if ok else math.nan,
         "env_steps": float(np.mean([record["env_steps"] for record in ok])) if ok else math.nan,
         "steps_per_s": float(np.mean(rates)) if rates else math.nan,
     }
+
+
+def reward_threshold(env_id: str) -> float:
+    """The ``reward_threshold`` of a registered environment ID; ``nan`` when it has none or is not registered here."""
+    try:
+        threshold = gym.spec(env_id).reward_threshold
+    except gym.error.Error:
+        return math.nan
+    return math.nan if threshold is None else float(threshold)
+
+
+def _solved(row: dict[str, Any]) -> str:
+    """``yes (0.95)`` or ``no (0.95)``; an en dash without a threshold."""
+    if row["solved"] is None:
+        return "–"
+    return f"{'yes' if row['solved'] else 'no'} ({row['threshold']:g})"
 
 
 def _triple(interval: Interval) -> list[float]:

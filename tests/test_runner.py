@@ -3,6 +3,7 @@ failing and third-party agents, the process pool, and errors before any trial st
 
 import csv
 import json
+import math
 import os
 import re
 import subprocess
@@ -21,6 +22,7 @@ from agents.random_agent import RandomAgent
 from benchmarks.cli import main
 from benchmarks.executors import ProcessExecutor, SerialExecutor
 from benchmarks.plots import PLOT_DATA_KEY, curves_file_name
+from benchmarks.report import markdown, summarize
 from benchmarks.results import CONTRACT_FIELDS, RESULTS_FILE, TRIALS_DIR, read_results
 from benchmarks.runner import run_suite
 from benchmarks.suite import AgentEntry, EnvEntry, Suite, load_suite
@@ -120,6 +122,10 @@ def test_tiny_suite_writes_records_tables_and_plots_that_agree(tiny_run):
         assert min(scores) <= float(row["score_iqm_low"]) <= iqm <= float(row["score_iqm_high"]) <= max(scores)
         assert float(row["success_rate"]) == pytest.approx(np.mean([r["final_success"] for r in runs]))
         assert float(row["env_steps"]) == np.mean([r["env_steps"] for r in runs])
+        threshold = gym.spec(row["env"]).reward_threshold
+        assert float(row["threshold"]) == threshold == 0.95
+        assert row["solved"] == str(bool(np.mean(scores) >= threshold))
+        assert f"| {'yes' if np.mean(scores) >= threshold else 'no'} (0.95) |" in markdown
         line = f"| {row['env']} | {row['agent']} | 2 | {np.mean(scores):.3f} | {iqm:.3f} ["
         assert line in markdown, line
 
@@ -353,3 +359,38 @@ def test_labels_let_one_agent_or_env_run_with_two_sets_of_options(tmp_path):
     assert "| textgym/Copy-v0 | random-seeded-vocab |" in (tmp_path / "out" / "summary.md").read_text()
     only = suite.with_overrides(agents=["random-seeded-vocab"])
     assert only.agents == (AgentEntry("random", {"vocab_size": 8}, "random-seeded-vocab"),)
+
+
+def test_the_report_says_which_agents_reach_the_reward_threshold():
+    def record(env, env_id, agent, seed, score):
+        return {
+            "env": env,
+            "env_id": env_id,
+            "agent": agent,
+            "seed": seed,
+            "status": "ok",
+            "final_score": score,
+            "final_success": score == 1.0,
+            "env_steps": 10,
+            "steps_per_s": 1.0,
+            "error": None,
+        }
+
+    records = [
+        *(record("textgym/Copy-v0", "textgym/Copy-v0", "a", seed, score) for seed, score in enumerate((1.0, 0.8))),
+        *(record("textgym/Copy-v0", "textgym/Copy-v0", "b", seed, score) for seed, score in enumerate((1.0, 0.96))),
+        record("Copy-2", "textgym/Copy-v0", "a", 0, 0.95),  # a label: the threshold of the ID behind it
+        record("CartPole-v1", "CartPole-v1", "a", 0, 0.5),  # 475: far above any score in [0, 1]
+        record("someone/Unknown-v0", "someone/Unknown-v0", "a", 0, 0.5),
+    ]
+    rows = {(row["env"], row["agent"]): row for row in summarize(records).rows}
+    assert rows["textgym/Copy-v0", "a"]["threshold"] == 0.95 and rows["textgym/Copy-v0", "a"]["solved"] is False
+    assert rows["textgym/Copy-v0", "b"]["solved"] is True  # mean 0.98
+    assert rows["Copy-2", "a"]["solved"] is True  # exactly the threshold counts
+    assert rows["CartPole-v1", "a"]["threshold"] == 475 and rows["CartPole-v1", "a"]["solved"] is False
+    assert (
+        math.isnan(rows["someone/Unknown-v0", "a"]["threshold"]) and rows["someone/Unknown-v0", "a"]["solved"] is None
+    )
+    text = markdown(summarize(records), [{**r, "steps": 10, "eval_episodes": 5} for r in records])
+    assert "| textgym/Copy-v0 | a | 2 | 0.900 |" in text and "| no (0.95) |" in text and "| yes (0.95) |" in text
+    assert "| someone/Unknown-v0 | a | 1 | 0.500 | 0.500 | – |" in text
