@@ -66,6 +66,6 @@ def main(argv: list[str] | None = None) -> int:
     print((out_dir / SUMMARY_MD).read_text())
     print(f"{outcome.ran} trial(s) run, {outcome.skipped} already done, {outcome.failed} failed; results in {out_dir}")
     for spec, error in outcome.lost:
-        trial = f"{spec.env_label or spec.env} / {spec.label or spec.agent} / seed {spec.seed}"
+        trial = f"{spec.env_name} / {spec.agent_label} / seed {spec.seed}"
         print(f"could not run {trial} ({error!r}); rerun to try it again", file=sys.stderr)
     return 1 if outcome.failed or outcome.lost else 0

@@ -89,9 +89,7 @@ def run_suite(
                 finished[spec.key] = outcome
                 write_results(out_dir, suite_records())
                 status = outcome["status"]
-            bar.set_postfix_str(
-                f"{spec.env_label or spec.env} {spec.label or spec.agent} seed {spec.seed}: {status}", refresh=False
-            )
+            bar.set_postfix_str(f"{spec.env_name} {spec.agent_label} seed {spec.seed}: {status}", refresh=False)
             bar.update()
     records = suite_records()
     write_results(out_dir, records)

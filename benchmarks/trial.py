@@ -60,10 +60,20 @@ class TrialSpec:
         return dataclasses.asdict(self)
 
     @property
+    def env_name(self) -> str:
+        """The environment as results and reports name it: its label, else its ID."""
+        return self.env_label or self.env
+
+    @property
+    def agent_label(self) -> str:
+        """The agent as results and reports name it: its label, else its name."""
+        return self.label or self.agent
+
+    @property
     def key(self) -> str:
         """A file-name-safe name, unique for these settings: readable parts and a hash of all of them."""
         digest = hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:10]
-        readable = f"{self.env_label or self.env}__{self.label or self.agent}__seed{self.seed}"
+        readable = f"{self.env_name}__{self.agent_label}__seed{self.seed}"
         return f"{re.sub(r'[^A-Za-z0-9._-]+', '_', readable)}__{digest}"
 
 
@@ -78,9 +88,9 @@ def run_trial(spec: TrialSpec) -> dict[str, Any]:
     """
     record: dict[str, Any] = {
         **spec.to_dict(),
-        "env": spec.env_label or spec.env,  # the environment and the agent as results and reports name them
+        "env": spec.env_name,
         "env_id": spec.env,
-        "agent": spec.label or spec.agent,
+        "agent": spec.agent_label,
         "agent_name": spec.agent,
         "status": "failed",
         "final_score": None,
