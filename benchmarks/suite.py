@@ -8,6 +8,7 @@ A suite file (see ``benchmarks/suites/quick.toml``)::
     eval_every = 10_000          # evaluate every this many environment steps (and at 0 and at the end)
     eval_episodes = 100          # held-out test prompts per evaluation
     reference = "pg"             # optional: the agent the report compares the others with
+    include = ["language"]       # optional: suites whose trials join these, each at its own seeds and budget
     envs = ["textgym/Copy-v0", { id = "textgym/Reverse-v0", options = { max_length = 4 } },
             { id = "textgym/Reverse-v0", label = "Reverse-8", options = { max_length = 8 } }]
     agents = ["random", { name = "sb3-ppo", options = { n_epochs = 4 } },
@@ -40,6 +41,7 @@ SUITES_DIR = Path(__file__).parent / "suites"
 
 REQUIRED_KEYS = ("seeds", "steps", "eval_every", "eval_episodes", "envs", "agents")
 OPTIONAL_KEYS = ("description", "reference")
+INCLUDE_KEY = "include"
 
 
 class SuiteError(ValueError):
@@ -90,7 +92,7 @@ class AgentEntry:
 
 @dataclass(frozen=True)
 class Suite:
-    """Environments x agents x seeds at one budget.
+    """Environments x agents x seeds at one budget, and the suites it includes, each at its own.
 
     Args:
         name: the suite's name (its file name without ``.toml``).
@@ -102,6 +104,8 @@ class Suite:
         eval_episodes: held-out test prompts per evaluation.
         reference: the agent the report compares every other agent with.
         description: free text for the report.
+        includes: suites whose trials join this one's, each at its own seeds, budget and options (a suite file's
+            ``include``); their environments' names must differ from this suite's and from each other's.
     """
 
     name: str
@@ -113,9 +117,20 @@ class Suite:
     eval_episodes: int
     reference: str = "pg"
     description: str = ""
+    includes: tuple[Suite, ...] = ()
+
+    def parts(self) -> list[Suite]:
+        """The suite without its includes, then every included suite's parts: cross-products of environments,
+        agents and seeds at one budget each."""
+        return [replace(self, includes=()), *(part for included in self.includes for part in included.parts())]
 
     def trials(self) -> list[TrialSpec]:
-        """Every trial of the suite, environment by environment, agent by agent, seed by seed."""
+        """Every trial of the suite, part by part, and in a part environment by environment, agent by agent, seed
+        by seed."""
+        return [trial for part in self.parts() for trial in part._own_trials()]
+
+    def _own_trials(self) -> list[TrialSpec]:
+        """The trials of this suite's own environments and agents, its includes left out."""
         return [
             TrialSpec(
                 env=env.id,
@@ -146,11 +161,16 @@ class Suite:
 
         Args:
             envs: environments to run instead of the suite's, by ID or label; one the suite lists keeps its options.
+                On a suite with includes, the environments to keep, each in its part; naming one no part lists
+                raises :class:`SuiteError`.
             agents: agents to run instead of the suite's, by name or label; one the suite lists keeps its options.
-            seeds: number of seeds.
-            steps: budget per trial.
-            eval_every: environment steps between evaluations.
+                On a suite with includes, the agents to keep in every part that lists them (likewise).
+            seeds: number of seeds (of every part).
+            steps: budget per trial (of every part).
+            eval_every: environment steps between evaluations (of every part).
         """
+        if self.includes:
+            return self._parts_with_overrides(envs, agents, seeds=seeds, steps=steps, eval_every=eval_every)
         known_envs = {env.key: env for env in self.envs}
         known_agents = {agent.key: agent for agent in self.agents}
         overridden = {
@@ -162,6 +182,29 @@ class Suite:
         }
         suite = replace(self, **{key: value for key, value in overridden.items() if value is not None})
         return _checked_shape(suite, source="the command line")
+
+    def _parts_with_overrides(self, envs: list[str] | None, agents: list[str] | None, **numbers: int | None) -> Suite:
+        """:meth:`with_overrides` of a suite with includes: keep the named entries in each part, drop the parts
+        left without an environment or an agent, set the numbers in every part."""
+        parts = self.parts()
+        for key, names, field_name in (("envs", envs, "envs"), ("agents", agents, "agents")):
+            known = {entry.key for part in parts for entry in getattr(part, field_name)}
+            unknown = [name for name in names or () if name not in known]
+            if unknown:
+                raise SuiteError(
+                    f"suite {self.name!r} includes other suites, so --{key} chooses among its entries; "
+                    f"{unknown} not among {sorted(known)}"
+                )
+        kept = []
+        for part in parts:
+            part_envs = tuple(e for e in part.envs if envs is None or e.key in envs)
+            part_agents = tuple(a for a in part.agents if agents is None or a.key in agents)
+            if part_envs and part_agents:
+                overridden = {"envs": part_envs, "agents": part_agents, **numbers}
+                kept.append(replace(part, **{key: value for key, value in overridden.items() if value is not None}))
+        first, *rest = kept  # not empty: every name is known, so some part keeps an env and an agent
+        head = replace(first, name=self.name, description=self.description, reference=self.reference)
+        return _checked_shape(replace(head, includes=tuple(rest)), source="the command line")
 
 
 def resolve_suite_path(suite: str | Path) -> Path:
@@ -178,23 +221,34 @@ def resolve_suite_path(suite: str | Path) -> Path:
     return named
 
 
-def load_suite(suite: str | Path) -> Suite:
-    """Read and check the shape of a suite: a name (``"quick"``, ``"full"``) or a path to a TOML file."""
+def load_suite(suite: str | Path, _including: tuple[Path, ...] = ()) -> Suite:
+    """Read and check the shape of a suite, and of the suites it includes: a name (``"quick"``, ``"full"``) or a
+    path to a TOML file. An included suite is a named suite or a ``.toml`` path relative to the including file."""
     path = resolve_suite_path(suite)
     source = f"suite {str(path)!r}"
+    if path.resolve() in _including:
+        raise SuiteError(f"{source} includes itself (through {[str(p) for p in _including]})")
     try:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as error:
         raise SuiteError(f"{source} is not valid TOML: {error}") from None
-    unknown = sorted(set(data) - set(REQUIRED_KEYS) - set(OPTIONAL_KEYS))
+    expected_keys = (*REQUIRED_KEYS, *OPTIONAL_KEYS, INCLUDE_KEY)
+    unknown = sorted(set(data) - set(expected_keys))
     if unknown:
-        raise SuiteError(f"{source}: unknown key(s) {unknown}; expected {list(REQUIRED_KEYS + OPTIONAL_KEYS)}")
+        raise SuiteError(f"{source}: unknown key(s) {unknown}; expected {list(expected_keys)}")
     missing = [key for key in REQUIRED_KEYS if key not in data]
     if missing:
         raise SuiteError(f"{source}: missing key(s) {missing}")
     for key in OPTIONAL_KEYS:
         if key in data and not isinstance(data[key], str):
             raise SuiteError(f"{source}: {key!r} must be a string, got {data[key]!r}")
+    includes = data.get(INCLUDE_KEY, [])
+    if not isinstance(includes, list) or not all(isinstance(name, str) and name for name in includes):
+        raise SuiteError(f"{source}: {INCLUDE_KEY!r} must be a list of suite names or paths, got {includes!r}")
+    included = tuple(
+        load_suite(path.parent / name if name.endswith(".toml") else name, (*_including, path.resolve()))
+        for name in includes
+    )
     suite = Suite(
         name=path.stem,
         envs=tuple(_entry(item, EnvEntry, "id", "envs", source) for item in _list(data, "envs", source)),
@@ -204,6 +258,7 @@ def load_suite(suite: str | Path) -> Suite:
         eval_every=data["eval_every"],
         eval_episodes=data["eval_episodes"],
         **{key: data[key] for key in OPTIONAL_KEYS if key in data},
+        includes=included,
     )
     return _checked_shape(suite, source)
 
@@ -213,6 +268,8 @@ def check_suite(suite: Suite) -> None:
 
     Raises :class:`SuiteError` naming the environment or agent that cannot be built and why.
     """
+    for part in suite.includes:
+        check_suite(part)
     for env in suite.envs:
         try:
             spec = env_spec(env.id, **env.options)
@@ -241,6 +298,10 @@ def _checked_shape(suite: Suite, source: str) -> Suite:
         repeated = sorted({name for name in names if names.count(name) > 1})
         if repeated:
             raise SuiteError(f"{source}: {key!r} lists {repeated} more than once")
+    env_names = [env.key for part in suite.parts() for env in part.envs]
+    shared = sorted({name for name in env_names if env_names.count(name) > 1})
+    if shared:
+        raise SuiteError(f"{source}: environment(s) {shared} in more than one of its parts; give them labels")
     return suite
 
 

@@ -25,7 +25,7 @@ from benchmarks.plots import PLOT_DATA_KEY, curves_file_name
 from benchmarks.report import markdown, summarize
 from benchmarks.results import CONTRACT_FIELDS, RESULTS_FILE, TRIALS_DIR, read_results
 from benchmarks.runner import run_suite
-from benchmarks.suite import AgentEntry, EnvEntry, Suite, load_suite
+from benchmarks.suite import AgentEntry, EnvEntry, Suite, SuiteError, load_suite
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL = {"max_length": 3, "num_symbols": 3}
@@ -359,6 +359,71 @@ def test_labels_let_one_agent_or_env_run_with_two_sets_of_options(tmp_path):
     assert "| textgym/Copy-v0 | random-seeded-vocab |" in (tmp_path / "out" / "summary.md").read_text()
     only = suite.with_overrides(agents=["random-seeded-vocab"])
     assert only.agents == (AgentEntry("random", {"vocab_size": 8}, "random-seeded-vocab"),)
+
+
+def test_a_suite_includes_other_suites_each_at_its_own_budget(tmp_path):
+    (tmp_path / "part.toml").write_text(
+        'seeds = 1\nsteps = 300\neval_every = 150\neval_episodes = 5\nagents = ["random"]\n'
+        'envs = [{ id = "textgym/Reverse-v0", options = { max_length = 2 } }]\n'
+    )
+    (tmp_path / "whole.toml").write_text(
+        "".join(f"{key} = {value}\n" for key, value in GOOD.items()) + 'include = ["part.toml"]\n'
+    )
+    whole, part = load_suite(tmp_path / "whole.toml"), load_suite(tmp_path / "part.toml")
+    assert [p.name for p in whole.parts()] == ["whole", "part"]
+    trials = whole.trials()
+    assert [(t.env, t.seed, t.steps) for t in trials] == [
+        ("textgym/Copy-v0", 0, 100),
+        ("textgym/Copy-v0", 1, 100),
+        ("textgym/Reverse-v0", 0, 300),
+    ]
+    assert trials[2].key == part.trials()[0].key  # a part's trials are the trials of the suite run alone
+    # A run of the part alone is resumed by a run of the whole: only the whole's own trials run.
+    out = tmp_path / "out"
+    assert run_suite(part, out, SerialExecutor(), progress=False).ran == 1
+    outcome = run_suite(whole, out, SerialExecutor(), progress=False)
+    assert (outcome.ran, outcome.skipped) == (2, 1)
+    assert [(r["env"], r["seed"], r["steps"]) for r in outcome.records] == [
+        ("textgym/Copy-v0", 0, 100),
+        ("textgym/Copy-v0", 1, 100),
+        ("textgym/Reverse-v0", 0, 300),
+    ]
+    summary = (out / "summary.md").read_text()
+    assert "| textgym/Copy-v0 | random |" in summary and "| textgym/Reverse-v0 | random |" in summary
+    # Command-line choices pick among the parts' entries and set the numbers of every part.
+    only = whole.with_overrides(envs=["textgym/Reverse-v0"], seeds=2)
+    assert [(t.env, t.seed, t.steps, t.env_options) for t in only.trials()] == [
+        ("textgym/Reverse-v0", seed, 300, {"max_length": 2}) for seed in (0, 1)
+    ]
+    assert only.name == "whole" and only.reference == whole.reference
+    with pytest.raises(SuiteError, match=r"--envs chooses among its entries; \['textgym/Sort-v0'\] not among"):
+        whole.with_overrides(envs=["textgym/Sort-v0"])
+
+
+def test_the_full_suite_includes_the_language_and_dialogue_suites():
+    full = load_suite("full")
+    assert [part.name for part in full.parts()] == ["full", "language", "dialogue"]
+    included = [trial.key for name in ("language", "dialogue") for trial in load_suite(name).trials()]
+    assert [trial.key for trial in full.trials()][-len(included) :] == included
+    assert {"SCAN-simple", "textgym/BabiQA-v0", "textgym/GuessNumber-v0"} <= {t.env_name for t in full.trials()}
+
+
+@pytest.mark.parametrize(
+    "files, message",
+    [
+        ({"a.toml": 'include = ["a.toml"]'}, r"includes itself"),
+        ({"a.toml": 'include = ["b.toml"]', "b.toml": 'include = ["a.toml"]'}, r"includes itself"),
+        ({"a.toml": 'include = "quick"'}, r"'include' must be a list of suite names or paths, got 'quick'"),
+        ({"a.toml": 'include = ["nope"]'}, r"unknown suite 'nope'"),
+        ({"a.toml": 'include = ["b.toml"]', "b.toml": ""}, r"environment\(s\) \['textgym/Copy-v0'\] in more than one"),
+    ],
+)
+def test_bad_includes_are_refused(files, message, tmp_path):
+    good = "".join(f"{key} = {value}\n" for key, value in GOOD.items())
+    for name, extra in files.items():
+        (tmp_path / name).write_text(good + extra + "\n")
+    with pytest.raises(SuiteError, match=message):
+        load_suite(tmp_path / "a.toml")
 
 
 def test_the_report_says_which_agents_reach_the_reward_threshold():
