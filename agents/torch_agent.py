@@ -29,6 +29,9 @@ class PolicyConfig:
         d_ff: feed-forward width.
         dropout: dropout rate.
         positions: ``"sinusoidal"`` (added to the embeddings) or ``"rotary"`` (RoPE on queries and keys).
+        mask_actions: restrict the policy to the task's answer tokens and ``<eos>`` (``<eot>`` too in a dialogue:
+            :meth:`~textgym.task.Task.answer_mask`), in training and in ``predict``. That is every task's action
+            mask except the dialogues', which also follow the questions' grammar turn by turn.
         device: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
     """
 
@@ -38,6 +41,7 @@ class PolicyConfig:
     d_ff: int = 512
     dropout: float = 0.0
     positions: str = "sinusoidal"
+    mask_actions: bool = False
     device: str = "auto"
 
 
@@ -137,6 +141,7 @@ class TransformerAgent(Agent):
             d_ff=c.d_ff,
             dropout=c.dropout,
             positions=c.positions,
+            actions=tuple(int(i) for i in np.flatnonzero(task.answer_mask())) if c.mask_actions else None,
         )
         if self.model is not None:
             if self.model.config != model_config:

@@ -49,6 +49,9 @@ class TransformerConfig:
         dropout: dropout rate in attention and feed-forward outputs (0 for RL by default).
         positions: ``"sinusoidal"`` (the fixed encoding added to the token embeddings) or ``"rotary"`` (the same
             frequencies rotating queries and keys, RoPE, so attention depends on relative offsets).
+        actions: the token ids the policy may emit (``None``: every id but ``<pad>``); the others get
+            :data:`MASKED_LOGIT`, so sampling, greedy decoding, log-probabilities, entropies and KL divergences
+            all see the policy restricted to these.
     """
 
     vocab_size: int
@@ -60,6 +63,7 @@ class TransformerConfig:
     d_ff: int = 512
     dropout: float = 0.0
     positions: str = "sinusoidal"
+    actions: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "prompt_len", "max_len", "d_model", "n_heads", "n_layers", "d_ff"):
@@ -74,6 +78,15 @@ class TransformerConfig:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.positions not in POSITION_ENCODINGS:
             raise ValueError(f"unknown positions {self.positions!r}; expected one of {POSITION_ENCODINGS}")
+        if self.actions is not None:
+            actions = tuple(self.actions)
+            if not actions or any(
+                isinstance(a, bool) or not isinstance(a, int) or not 0 < a < self.vocab_size for a in actions
+            ):
+                raise ValueError(
+                    f"actions must be a non-empty sequence of token ids in [1, {self.vocab_size}), got {self.actions!r}"
+                )
+            self.actions = actions
 
     @property
     def gen_len(self) -> int:
@@ -185,8 +198,8 @@ class Block(nn.Module):
 class TransformerPolicy(nn.Module):
     """Decoder-only Transformer with tied input/output embeddings and a value head.
 
-    Outputs, per sequence position, logits over the V actions (``<pad>`` at :data:`MASKED_LOGIT`) and a value
-    estimate.
+    Outputs, per sequence position, logits over the V actions (``<pad>``, and the ids outside
+    ``config.actions`` when it is set, at :data:`MASKED_LOGIT`) and a value estimate.
     """
 
     def __init__(self, config: TransformerConfig) -> None:
@@ -198,6 +211,12 @@ class TransformerPolicy(nn.Module):
         head_dim = config.d_model // config.n_heads
         frequency = torch.exp(torch.arange(0, head_dim, 2, dtype=torch.float32) * (-math.log(10_000.0) / head_dim))
         self.register_buffer("angles", torch.arange(config.max_len)[:, None] * frequency, persistent=False)
+        blocked = torch.zeros(config.vocab_size, dtype=torch.bool)  # the ids the policy never emits
+        if config.actions is not None:
+            blocked[:] = True
+            blocked[list(config.actions)] = False
+        blocked[0] = True  # <pad> is not part of any text
+        self.register_buffer("blocked", blocked, persistent=False)
         self.dropout = nn.Dropout(config.dropout)
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layers))
         self.ln_final = nn.LayerNorm(config.d_model)
@@ -236,8 +255,7 @@ class TransformerPolicy(nn.Module):
     def heads(self, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits over the V actions (tied to the embeddings) and values, from final hidden states ``(..., d)``."""
         logits = (hidden @ self.embedding.weight[: self.config.vocab_size].T) / self.embedding_scale
-        logits[..., 0] = MASKED_LOGIT  # never emit <pad>
-        return logits, self.value_head(hidden).squeeze(-1)
+        return logits.masked_fill(self.blocked, MASKED_LOGIT), self.value_head(hidden).squeeze(-1)
 
     def hidden_states(self, tokens: torch.Tensor) -> torch.Tensor:
         """Final (normalised) hidden states ``(B, T, d)`` of token sequences ``(B, T)`` that start at position 0."""

@@ -49,6 +49,27 @@ def test_rollout_holds_complete_episodes_and_the_sampling_log_probabilities():
     np.testing.assert_allclose(rollout.rewards.sum(1).numpy(), rollout.scores, atol=1e-6)
 
 
+@pytest.mark.parametrize("env_id", ["textgym/SCAN-v0", "textgym/GuessNumber-v0"])
+def test_mask_actions_keeps_rollouts_and_predictions_to_the_tasks_answer_tokens(env_id):
+    agent = make_agent("pg", seed=0, num_envs=16, mask_actions=True, **TINY)
+    env = gym.make_vec(env_id, num_envs=16)
+    task = task_of(env)
+    agent.build_model(task)
+    allowed = task.answer_mask()
+    assert agent.model.config.actions == tuple(np.flatnonzero(allowed))
+    if task.max_turn_len is not None:  # a dialogue's agent ends its turns with <eot>
+        assert allowed[task.tokenizer.eot_id]
+    rollout = agent._collect(env)
+    typed = rollout.slots[rollout.own].numpy()
+    assert allowed[typed].all() and len(set(typed)) > 2
+    obs, _ = env.reset(seed=0)
+    assert allowed[agent.predict(obs, deterministic=False)].all()
+    unmasked = make_agent("pg", seed=0, num_envs=16, **TINY)
+    unmasked.build_model(task)
+    free = unmasked._collect(env)
+    assert not allowed[free.slots[free.own].numpy()].all()
+
+
 def test_discounted_returns_by_hand():
     rewards = torch.tensor([[1.0, 0.0, 2.0, 0.0], [0.5, 0.5, 0.0, 0.0]])
     valid = torch.tensor([[True, True, True, False], [True, True, False, False]])

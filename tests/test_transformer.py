@@ -119,6 +119,30 @@ def test_pad_is_never_chosen_and_bos_is_not_an_action():
     assert (sampled > 0).all()
 
 
+def test_a_policy_restricted_to_some_actions_gives_the_others_the_masked_logit_everywhere():
+    config = dataclasses.replace(CONFIG, actions=(1, 4, 5))
+    model = TransformerPolicy(config).eval()
+    prompts, answers = random_batch()
+    logits, _ = model(model.sequence_from_observation(torch.cat([prompts, answers], dim=1)))
+    allowed = torch.zeros(CONFIG.vocab_size, dtype=torch.bool)
+    allowed[[1, 4, 5]] = True
+    assert (logits[..., ~allowed] == MASKED_LOGIT).all() and (logits[..., allowed] > MASKED_LOGIT / 2).all()
+    step_logits, _, cache = model.prefill(prompts)
+    assert (step_logits[:, ~allowed] == MASKED_LOGIT).all()
+    step_logits, _ = model.step(answers[:, 0], cache)
+    assert (step_logits[:, ~allowed] == MASKED_LOGIT).all()
+    # The restriction changes no allowed logit: the same weights without it give the same numbers there.
+    free = TransformerPolicy(CONFIG).eval()
+    free.load_state_dict(model.state_dict())
+    free_logits, _ = free(free.sequence_from_observation(torch.cat([prompts, answers], dim=1)))
+    torch.testing.assert_close(free_logits[..., allowed], logits[..., allowed])
+    sampled = model.select_action(torch.cat([prompts, answers * 0], dim=1).repeat(50, 1), deterministic=False)
+    assert set(sampled.tolist()) <= {1, 4, 5}
+    # Entropies and KL divergences stay finite.
+    log_probs = torch.log_softmax(logits, -1)
+    assert torch.isfinite((log_probs.exp() * log_probs).sum(-1)).all()
+
+
 def test_tied_embeddings_and_sinusoidal_positions():
     model = TransformerPolicy(CONFIG)
     names = [name for name, _ in model.named_parameters()]
@@ -137,6 +161,10 @@ def test_tied_embeddings_and_sinusoidal_positions():
         ("max_len", 7, "exceed"),
         ("dropout", 1.0, "dropout"),
         ("positions", "learned", "unknown positions 'learned'"),
+        ("actions", (), r"actions must be a non-empty sequence of token ids in \[1, 11\), got \(\)"),
+        ("actions", (0, 3), r"token ids in \[1, 11\), got \(0, 3\)"),
+        ("actions", (3, 11), r"got \(3, 11\)"),
+        ("actions", (True,), r"got \(True,\)"),
     ],
 )
 def test_config_rejects_bad_sizes(field, value, match):

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from textgym.conversation import Reply, Turn, advance, split_turns
 from textgym.task import Example, Task, check_int
 
@@ -84,6 +86,13 @@ class DialogueTask(Task):
         """The scripted policy's next question (token ids), given the answered turns so far. It reads only the
         conversation, never the user's secret."""
         raise NotImplementedError
+
+    def answer_mask(self) -> np.ndarray:
+        """The tokens the agent types anywhere in a conversation: its questions' words, ``<eot>`` and ``<eos>``
+        (:meth:`action_mask` narrows them, turn by turn, to the questions' grammar)."""
+        mask = super().answer_mask()
+        mask[self.tokenizer.eot_id] = True
+        return mask
 
     def reply(self, example: Example, conversation: Sequence[int]) -> Reply:
         turns, question = split_turns(conversation, self.tokenizer.eot_id)
