@@ -187,8 +187,8 @@ class Suite:
         """:meth:`with_overrides` of a suite with includes: keep the named entries in each part, drop the parts
         left without an environment or an agent, set the numbers in every part."""
         parts = self.parts()
-        for key, names, field_name in (("envs", envs, "envs"), ("agents", agents, "agents")):
-            known = {entry.key for part in parts for entry in getattr(part, field_name)}
+        for key, names in (("envs", envs), ("agents", agents)):
+            known = {entry.key for part in parts for entry in getattr(part, key)}
             unknown = [name for name in names or () if name not in known]
             if unknown:
                 raise SuiteError(
