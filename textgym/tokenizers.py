@@ -87,7 +87,11 @@ class Tokenizer:
 
     def encode(self, text: str) -> list[int]:
         """Token ids of ``text``, without special tokens."""
-        return [self.token_id(symbol) for symbol in self.split(text)]
+        symbols = self.split(text)
+        try:
+            return [self._ids[symbol] for symbol in symbols]
+        except KeyError:  # name the symbol outside the vocabulary
+            return [self.token_id(symbol) for symbol in symbols]
 
     def decode(self, ids: Iterable[int], skip_special: bool = True) -> str:
         """The text of ``ids``. Special tokens are dropped unless ``skip_special`` is False, in which case they

@@ -73,11 +73,12 @@ class AlgorithmicTask(Task):
         if max_length is not None:
             high = check_int("max_length", max_length, low, high)
 
-        def draw() -> Example:
-            prompt, answer = self.draw_prompt_and_answer(rng, int(rng.integers(low, high + 1)))
-            return self.make_example(prompt, (answer,))
+        def draw() -> tuple[str, str]:
+            return self.draw_prompt_and_answer(rng, int(rng.integers(low, high + 1)))
 
-        return draw_in_split(draw, split)
+        # The split is decided by the prompt's text, so only the accepted draw is encoded into an Example.
+        prompt, answer = draw_in_split(draw, split, key=lambda drawn: drawn[0])
+        return self.make_example(prompt, (answer,))
 
 
 class SymbolTask(AlgorithmicTask):
@@ -99,7 +100,8 @@ class SymbolTask(AlgorithmicTask):
         super().__init__(min_length, max_length, metric)
 
     def draw_prompt_and_answer(self, rng: np.random.Generator, length: int) -> tuple[str, str]:
-        x = "".join(self.alphabet[i] for i in rng.integers(0, len(self.alphabet), size=length))
+        alphabet = self.alphabet
+        x = "".join([alphabet[i] for i in rng.integers(0, len(alphabet), size=length).tolist()])
         return self.prompt_of(x), self.answer_of(x)
 
     def prompt_of(self, x: str) -> str:
