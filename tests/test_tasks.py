@@ -110,6 +110,19 @@ def test_length_options_are_honoured():
     assert len(a) == len(b) == 3 and addition.max_gen_len == 5
 
 
+def test_addition_operands_are_uniform_over_the_range():
+    """Two-digit addition draws a and b uniformly in 0..99: nine operands in ten have two digits, every one-digit
+    operand is as likely as every two-digit one, and a curriculum's cap limits the digits."""
+    task, rng = make_task("Addition"), np.random.default_rng(0)
+    operands = np.array([task.sample(rng).prompt[:-1].split("+") for _ in range(4000)], dtype=int).ravel()
+    assert operands.min() == 0 and operands.max() == 99
+    assert 0.88 < (operands >= 10).mean() < 0.92, (operands >= 10).mean()
+    assert all(len(task.sample(rng, max_length=1).prompt) == 4 for _ in range(50))
+    two_to_three = make_task("Addition", min_length=2, max_length=3)
+    operands = np.array([two_to_three.sample(rng).prompt[:-1].split("+") for _ in range(2000)], dtype=int).ravel()
+    assert operands.min() >= 10 and 0.89 < (operands >= 100).mean() < 0.93  # 900 of 990 numbers
+
+
 def test_too_small_a_space_for_disjoint_splits_is_reported():
     task = make_task("Copy", min_length=1, max_length=1, num_symbols=2)
     with pytest.raises(ValueError, match="too few distinct prompts"):

@@ -68,13 +68,17 @@ class AlgorithmicTask(Task):
     def draw_prompt_and_answer(self, rng: np.random.Generator, length: int) -> tuple[str, str]:
         raise NotImplementedError
 
+    def draw_length(self, rng: np.random.Generator, low: int, high: int) -> int:
+        """The input length of the next example: uniform in ``[low, high]``."""
+        return int(rng.integers(low, high + 1))
+
     def sample(self, rng: np.random.Generator, split: str = "train", max_length: int | None = None) -> Example:
         low, high = self.length_range
         if max_length is not None:
             high = check_int("max_length", max_length, low, high)
 
         def draw() -> tuple[str, str]:
-            return self.draw_prompt_and_answer(rng, int(rng.integers(low, high + 1)))
+            return self.draw_prompt_and_answer(rng, self.draw_length(rng, low, high))
 
         # The split is decided by the prompt's text, so only the accepted draw is encoded into an Example.
         prompt, answer = draw_in_split(draw, split, key=lambda drawn: drawn[0])
@@ -168,8 +172,10 @@ class Sort(SymbolTask):
 class Addition(AlgorithmicTask):
     """Add two non-negative integers: ``37+5=`` -> ``42``.
 
-    Each operand independently has a number of digits drawn uniformly from ``[min_length, max_length]`` and a
-    value drawn uniformly among the numbers with that many digits (0 to 9 for one digit).
+    The operands are drawn independently and uniformly among the numbers with ``min_length`` to ``max_length``
+    digits (``0 .. 99`` for the defaults), as "two-digit addition" is usually meant: every sum of the range is
+    equally likely, so a held-out split weighs all its prompts alike (drawing the digit count first would give
+    the ten one-digit numbers half of all operands). A curriculum's ``max_length`` caps the digits.
 
     Args:
         min_length: fewest digits per operand.
@@ -191,15 +197,15 @@ class Addition(AlgorithmicTask):
     def answer_len(self, length: int) -> int:
         return length + 1
 
+    def draw_length(self, rng: np.random.Generator, low: int, high: int) -> int:
+        """The most digits an operand may have: always ``high`` (the operands' own draw covers shorter ones)."""
+        return high
+
     def draw_prompt_and_answer(self, rng: np.random.Generator, length: int) -> tuple[str, str]:
-        a, b = (self._draw_operand(rng, length) for _ in range(2))
+        smallest = 0 if self.length_range[0] == 1 else 10 ** (self.length_range[0] - 1)
+        a, b = rng.integers(smallest, 10**length, size=2).tolist()
         digits = (lambda n: str(n)[::-1]) if self.reverse_digits else str
         return f"{digits(a)}+{digits(b)}=", digits(a + b)
-
-    def _draw_operand(self, rng: np.random.Generator, max_digits: int) -> int:
-        num_digits = int(rng.integers(self.length_range[0], max_digits + 1))
-        low = 0 if num_digits == 1 else 10 ** (num_digits - 1)
-        return int(rng.integers(low, 10**num_digits))
 
 
 class ReversedAddition(Addition):
