@@ -66,11 +66,10 @@ def test_warm_start_on_scripted_conversations_then_pg_plays_guess_the_number():
 
 @pytest.mark.slow
 def test_warm_start_then_pg_on_two_digit_addition():
-    """Two-digit Addition, judged on held-out sums (about 15 minutes on one core). Measured: the warm start alone
-    reaches 0.91 on the test split (0.995 on the train split), and PG after it 0.895 (0.97): short of the 0.95
-    the issue asks for, and PG does not improve on the warm start here; the threshold below is the level reached,
-    so that a regression shows."""
-    options = dict(n_layers=3, positions="rotary", kl_coef=0.05, warm_start_lr_schedule="cosine")
+    """Two-digit Addition (operands uniform in 0..99), judged on held-out sums (about 6 minutes on one core).
+    Weight decay 0.1 during the warm start closes most of the gap between train and held-out sums. Measured:
+    0.97 exact match on the test split after the warm start, 0.975 after PG (0.966 over 1,000 test episodes)."""
+    options = dict(n_layers=3, positions="rotary", kl_coef=0.05, warm_start_lr_schedule="cosine", weight_decay=0.1)
     agent, result = learn_and_evaluate("textgym/Addition-v0", 800_000, warm_start_steps=600_000, **options)
-    assert agent.warm_start_tokens >= 600_000
-    assert result["success"] >= 0.85, result
+    assert agent.warm_start_tokens >= 600_000 and agent.log_rows  # PG ran after the warm start
+    assert result["success"] >= 0.95, result
