@@ -57,7 +57,7 @@ class PGConfig(PolicyConfig):
         learning_rate: AdamW's peak learning rate.
         lr_schedule: ``"constant"``, ``"linear"`` or ``"cosine"`` decay over each ``learn`` call's budget.
         warmup_fraction: share of the budget over which the learning rate rises linearly from 0.
-        weight_decay: AdamW's weight decay.
+        weight_decay: AdamW's weight decay, in the warm start and in PG alike.
         entropy_coef: weight of the entropy bonus.
         value_coef: weight of the critic's loss (``value`` baseline).
         mean_baseline_decay: decay of the running mean of the ``mean`` baseline.
