@@ -26,6 +26,7 @@ from benchmarks.report import markdown, summarize
 from benchmarks.results import CONTRACT_FIELDS, RESULTS_FILE, TRIALS_DIR, read_results
 from benchmarks.runner import run_suite
 from benchmarks.suite import AgentEntry, EnvEntry, Suite, SuiteError, load_suite
+from benchmarks.versions import source_commit
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL = {"max_length": 3, "num_symbols": 3}
@@ -93,6 +94,7 @@ def test_tiny_suite_writes_records_tables_and_plots_that_agree(tiny_run):
         assert set(CONTRACT_FIELDS) <= set(record) and record["status"] == "ok" and record["error"] is None
         assert record["final_score"] == record["curve"][-1][1] and record["final_success"] == record["curve"][-1][2]
         assert record["versions"]["stable-baselines3"] and record["env_options"] == SMALL
+        assert re.fullmatch(r"[0-9a-f]{40}(-dirty)?|unknown", record["versions"]["commit"])
         if record["agent"] == "sb3-a2c":  # rollouts of 5 x 4 steps: evaluations exactly at the checkpoints
             assert record["env_steps"] == 600 and [p[0] for p in record["curve"]] == [0, 200, 400, 600]
             assert record["steps_per_s"] > 0
@@ -156,6 +158,20 @@ def test_tiny_suite_writes_records_tables_and_plots_that_agree(tiny_run):
             ("iqm", "sb3-a2c"),
             ("probability_of_improvement", other),
         }
+
+
+def test_records_name_the_source_commit_they_ran():
+    """A task's draws can change without a version bump, so records name the commit (``-dirty`` with uncommitted
+    changes to tracked files); outside a git checkout, ``unknown``."""
+    repo = Path(__file__).resolve().parent.parent
+    if not (repo / ".git").exists():
+        assert source_commit() == "unknown"
+        return
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True)
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo, capture_output=True, text=True, check=True
+    )
+    assert source_commit() == head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
 
 
 def test_rerun_with_the_same_directory_does_nothing_new(tiny_run):
