@@ -163,13 +163,12 @@ def test_tiny_suite_writes_records_tables_and_plots_that_agree(tiny_run):
 def test_records_name_the_source_commit_they_ran():
     """A task's draws can change without a version bump, so records name the commit (``-dirty`` with uncommitted
     changes to tracked files); outside a git checkout, ``unknown``."""
-    repo = Path(__file__).resolve().parent.parent
-    if not (repo / ".git").exists():
+    if not (REPO / ".git").exists():
         assert source_commit() == "unknown"
         return
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True)
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True)
     dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo, capture_output=True, text=True, check=True
+        ["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO, capture_output=True, text=True, check=True
     )
     assert source_commit() == head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
 
