@@ -21,6 +21,7 @@ import numpy as np
 from textgym.batched_metrics import BATCHED_METRICS, matches_reference
 from textgym.conversation import Reply
 from textgym.metrics import Metric, get_metric
+from textgym.random_streams import GeneratorStreams
 from textgym.tokenizers import Tokenizer
 
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
@@ -39,34 +40,45 @@ class Example:
 
 @dataclass
 class ExampleBatch:
-    """Examples side by side, one per row, with their token ids in padded arrays: the form batched scoring and the
-    vector environment read. Rows are replaced one by one as episodes restart (:meth:`assign`).
+    """Examples side by side, one per row, with their texts and token ids in arrays: the form batched sampling
+    writes and batched scoring and the vector environment read. Rows are replaced as episodes restart
+    (:meth:`assign`, :meth:`put`).
+
+    A batch drawn by a task's :meth:`Task.sample_batch` may hold only the arrays; the :class:`Example` object of
+    such a row is built from them when :attr:`examples` is first read.
 
     Attributes:
-        examples: object array ``(N,)`` of the :class:`Example` in each row (``None`` until assigned).
+        prompts: object array ``(N,)`` of each row's prompt text (``None`` until assigned).
+        references: object array ``(N,)`` of each row's tuple of reference texts.
         prompt_ids: int64 ``(N, P)``: each prompt's ids, left-aligned, pad (0) after.
         prompt_lengths: int64 ``(N,)``.
         reference_ids: int64 ``(N, R, W)``: reference ``r`` of row ``i`` in ``[i, r]``, left-aligned, pad after, cut
             after ``W`` slots (an answer of at most ``W`` tokens never reads further); ``R`` grows to the most
             references any assigned example has.
         reference_lengths: int64 ``(N, R)``: full reference lengths; ``-1`` where the row has fewer references.
+        built: object array ``(N,)`` of the :class:`Example` objects built so far, ``None`` for a row to be built
+            from the arrays (which then hold its whole references) or not assigned.
     """
 
-    examples: np.ndarray
+    prompts: np.ndarray
+    references: np.ndarray
     prompt_ids: np.ndarray
     prompt_lengths: np.ndarray
     reference_ids: np.ndarray
     reference_lengths: np.ndarray
+    built: np.ndarray
 
     @classmethod
-    def empty(cls, size: int, prompt_width: int, reference_width: int) -> ExampleBatch:
+    def empty(cls, size: int, prompt_width: int, reference_width: int, num_references: int = 1) -> ExampleBatch:
         """``size`` unassigned rows for prompts of at most ``prompt_width`` ids and answers of ``reference_width``."""
         return cls(
-            examples=np.full(size, None, dtype=object),
+            prompts=np.full(size, None, dtype=object),
+            references=np.full(size, None, dtype=object),
             prompt_ids=np.zeros((size, prompt_width), dtype=np.int64),
             prompt_lengths=np.zeros(size, dtype=np.int64),
-            reference_ids=np.zeros((size, 1, reference_width), dtype=np.int64),
-            reference_lengths=np.full((size, 1), -1, dtype=np.int64),
+            reference_ids=np.zeros((size, num_references, reference_width), dtype=np.int64),
+            reference_lengths=np.full((size, num_references), -1, dtype=np.int64),
+            built=np.full(size, None, dtype=object),
         )
 
     @classmethod
@@ -76,17 +88,33 @@ class ExampleBatch:
         batch.assign(np.arange(len(examples)), examples)
         return batch
 
+    @property
+    def examples(self) -> np.ndarray:
+        """Object array ``(N,)`` of each row's :class:`Example` (``None`` for a row never assigned)."""
+        missing = np.flatnonzero(np.equal(self.built, None) & np.not_equal(self.prompts, None))
+        for i in missing.tolist():
+            count = int((self.reference_lengths[i] >= 0).sum())
+            self.built[i] = Example(
+                self.prompts[i],
+                self.references[i],
+                tuple(self.prompt_ids[i, : self.prompt_lengths[i]].tolist()),
+                tuple(tuple(self.reference_ids[i, r, : self.reference_lengths[i, r]].tolist()) for r in range(count)),
+            )
+        return self.built
+
     def __len__(self) -> int:
-        return len(self.examples)
+        return len(self.prompts)
 
     def __getitem__(self, rows: np.ndarray | slice) -> ExampleBatch:
         """The batch of the selected rows (an index array, boolean mask or slice)."""
         return ExampleBatch(
-            self.examples[rows],
+            self.prompts[rows],
+            self.references[rows],
             self.prompt_ids[rows],
             self.prompt_lengths[rows],
             self.reference_ids[rows],
             self.reference_lengths[rows],
+            self.built[rows],
         )
 
     def assign(self, rows: np.ndarray, examples: Sequence[Example]) -> None:
@@ -106,7 +134,11 @@ class ExampleBatch:
                 f"prompt {longest.prompt!r} has {len(longest.prompt_ids)} tokens, "
                 f"more than the {self.prompt_ids.shape[1]} prompt slots"
             )
-        self.examples[rows] = np.fromiter(examples, dtype=object, count=len(examples))
+        self.built[rows] = np.fromiter(examples, dtype=object, count=len(examples))
+        self.prompts[rows] = np.fromiter((example.prompt for example in examples), dtype=object, count=len(examples))
+        self.references[rows] = np.fromiter(
+            (example.references for example in examples), dtype=object, count=len(examples)
+        )
         self.prompt_ids[rows] = 0
         _write_left_aligned(self.prompt_ids, (rows,), prompts, prompt_lengths)
         self.prompt_lengths[rows] = prompt_lengths
@@ -118,6 +150,21 @@ class ExampleBatch:
         self.reference_lengths[rows] = -1
         _write_left_aligned(self.reference_ids, slots, references, reference_lengths)
         self.reference_lengths[slots] = reference_lengths
+
+    def put(self, rows: np.ndarray, other: ExampleBatch) -> None:
+        """Copy ``other``'s row ``k`` into row ``rows[k]`` (prompt and reference widths must match)."""
+        if other.reference_ids.shape[1] > self.reference_ids.shape[1]:
+            self._grow_references(other.reference_ids.shape[1])
+        count = other.reference_ids.shape[1]
+        self.prompts[rows] = other.prompts
+        self.references[rows] = other.references
+        self.prompt_ids[rows] = other.prompt_ids
+        self.prompt_lengths[rows] = other.prompt_lengths
+        self.reference_ids[rows, :count] = other.reference_ids
+        self.reference_ids[rows, count:] = 0
+        self.reference_lengths[rows, :count] = other.reference_lengths
+        self.reference_lengths[rows, count:] = -1
+        self.built[rows] = other.built
 
     def _grow_references(self, num_references: int) -> None:
         size, current, width = self.reference_ids.shape
@@ -178,6 +225,16 @@ class Task:
             max_length: caps the task's length knob for a curriculum; only tasks with a ``length_range`` take it.
         """
         raise NotImplementedError
+
+    def sample_batch(
+        self, streams: GeneratorStreams, rows: np.ndarray, split: str = "train", max_length: int | None = None
+    ) -> ExampleBatch:
+        """Draw one example for each of ``rows`` with that row's generator in ``streams``: exactly what
+        :meth:`sample` draws with each generator, in a batch of ``len(rows)`` (prompt width ``max_prompt_len``,
+        answer width ``max_gen_len``). This default calls :meth:`sample` per row; a task may override it with
+        array operations over all rows (see :mod:`textgym.random_streams`)."""
+        examples = [self.sample(streams.generator(i), split, max_length) for i in rows.tolist()]
+        return ExampleBatch.from_examples(examples, self.max_prompt_len, self.max_gen_len)
 
     @property
     def metric(self) -> Metric:
@@ -309,12 +366,39 @@ def check_split(split: str) -> str:
 def split_of(key: str) -> str:
     """The split a generated prompt belongs to, fixed by a stable hash of its text: 80% train, 10% validation,
     10% test. Generated tasks draw until the prompt falls in the asked split, so the splits never share a prompt."""
-    bucket = zlib.crc32(key.encode("utf-8")) % 10
+    return split_of_bucket(zlib.crc32(key.encode("utf-8")) % 10)
+
+
+def split_of_bucket(bucket: int) -> str:
+    """The split of a hash bucket in ``0..9``: 0 test, 1 validation, the rest train."""
     return "test" if bucket == 0 else "validation" if bucket == 1 else "train"
 
 
+_CRC32_TABLE = np.array([zlib.crc32(bytes([byte ^ 0xFF])) ^ 0xFF000000 for byte in range(256)], dtype=np.uint32)
+"""zlib's CRC-32 byte table (the step ``crc -> table[(crc ^ byte) & 0xFF] ^ (crc >> 8)``), read off zlib itself."""
+
+_SPLIT_OF_BUCKET = np.array([SPLITS.index(split_of_bucket(bucket)) for bucket in range(10)], dtype=np.int64)
+
+
+def split_of_batch(code_points: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """:func:`split_of` for many ASCII keys at once: key ``k`` is the characters ``code_points[k, :lengths[k]]``
+    (uint32 code points below 128); returns each key's split as an index into :data:`SPLITS`."""
+    if code_points.size and code_points.max() >= 128:
+        raise ValueError("split_of_batch reads ASCII keys only (code points below 128); use split_of for others")
+    crc = np.full(len(code_points), 0xFFFFFFFF, dtype=np.uint32)
+    shortest = int(lengths.min()) if lengths.size else 0
+    for position in range(code_points.shape[1]):
+        updated = _CRC32_TABLE[(crc ^ code_points[:, position]) & 0xFF] ^ (crc >> 8)
+        crc = updated if position < shortest else np.where(position < lengths, updated, crc)
+    return _SPLIT_OF_BUCKET[(crc ^ np.uint32(0xFFFFFFFF)) % 10]
+
+
+MAX_TRIES = 10_000
+"""Draws :func:`draw_in_split` makes before it gives up on finding a prompt of the asked split."""
+
+
 def draw_in_split(
-    draw: Callable[[], Any], split: str, max_tries: int = 10_000, key: Callable[[Any], str] | None = None
+    draw: Callable[[], Any], split: str, max_tries: int = MAX_TRIES, key: Callable[[Any], str] | None = None
 ) -> Any:
     """Call ``draw`` until it returns something whose split key lies in ``split`` (see :func:`split_of`).
 
@@ -335,7 +419,12 @@ def draw_in_split(
         candidate = draw()
         if split_of(key(candidate)) == split:
             return candidate
-    raise ValueError(
+    raise no_prompt_in_split(split, max_tries)
+
+
+def no_prompt_in_split(split: str, max_tries: int) -> ValueError:
+    """The error raised when ``max_tries`` draws found no prompt of ``split``."""
+    return ValueError(
         f"no prompt of the {split!r} split found in {max_tries} draws; the task's options allow too few distinct "
         "prompts for disjoint train/validation/test splits (widen the length range or the alphabet)"
     )

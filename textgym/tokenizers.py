@@ -25,6 +25,7 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+import numpy as np
 import tokenizers
 
 PAD, EOS, EOT = "<pad>", "<eos>", "<eot>"
@@ -106,6 +107,12 @@ class Tokenizer:
             symbols.append(self.tokens[i])
         return self.join(symbols)
 
+    def decode_batch(self, ids: np.ndarray, lengths: np.ndarray, skip_special: bool = True) -> np.ndarray:
+        """:meth:`decode` of many id sequences: row ``k``'s first ``lengths[k]`` ids of ``ids`` (an integer array
+        ``(N, W)``); returns an object array ``(N,)`` of texts."""
+        texts = (self.decode(row[:n], skip_special) for row, n in zip(ids.tolist(), lengths.tolist()))
+        return np.fromiter(texts, dtype=object, count=len(ids))
+
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(vocab_size={self.vocab_size}, symbols={_preview(self.tokens[self.num_special :])})"
@@ -118,9 +125,25 @@ class CharTokenizer(Tokenizer):
     def __init__(self, symbols: Iterable[str]) -> None:
         symbols = tuple(symbols)
         for symbol in symbols:
-            if len(symbol) != 1:
-                raise ValueError(f"CharTokenizer symbols must be single characters, got {symbol!r}")
+            if len(symbol) != 1 or symbol == "\0":
+                raise ValueError(f"CharTokenizer symbols must be single characters other than NUL, got {symbol!r}")
         super().__init__(symbols)
+        self.code_points = np.array([0] * self.num_special + [ord(symbol) for symbol in symbols], dtype="<u4")
+        """The code point of each id's character (0 for the special tokens, which have none)."""
+
+    def decode_batch(self, ids: np.ndarray, lengths: np.ndarray, skip_special: bool = True) -> np.ndarray:
+        inside = np.arange(ids.shape[1]) < lengths[:, None]
+        plain = ~(inside & ((ids < self.num_special) | (ids >= self.vocab_size))).any(axis=1)
+        if not plain.all():  # rows with special tokens or bad ids are decoded one by one
+            texts = np.empty(len(ids), dtype=object)
+            texts[~plain] = super().decode_batch(ids[~plain], lengths[~plain], skip_special)
+            texts[plain] = self.decode_batch(ids[plain], lengths[plain])
+            return texts
+        if ids.shape[1] == 0:
+            return np.full(len(ids), "", dtype=object)
+        code_points = np.where(inside, self.code_points[np.where(inside, ids, 0)], 0).astype("<u4", copy=False)
+        # A row of code points is a numpy unicode string; numpy drops the 0s after the text when making str.
+        return code_points.view(f"<U{ids.shape[1]}").reshape(len(ids)).astype(object)
 
     def split(self, text: str) -> list[str]:
         return list(text)

@@ -7,12 +7,12 @@ from typing import Any
 
 import numpy as np
 from gymnasium.error import ResetNeeded
-from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from textgym.conversation import end_turn
 from textgym.env import RENDER_MODES, TextGenBase
+from textgym.random_streams import GeneratorStreams
 from textgym.task import ExampleBatch, Task
 
 Seeds = int | Sequence[int | None] | None
@@ -154,7 +154,7 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
         self._scores = np.zeros(n, dtype=np.float64)  # the latest progress (dense) or score of each episode
         self._ended = np.zeros(n, dtype=bool)
         self._started = np.zeros(n, dtype=bool)
-        self._rngs: list[np.random.Generator | None] = [None] * n
+        self._streams = GeneratorStreams(n)  # each sub-environment's generator
         self._all_rows = np.arange(n)
 
     def reset(self, *, seed: Seeds = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
@@ -164,10 +164,7 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
         rows = self._rows_to_reset(options)
         seeds = self._seed_list(seed)
         for i in rows.tolist():
-            if seeds[i] is not None:
-                self._rngs[i], _ = seeding.np_random(seeds[i])
-            elif self._rngs[i] is None:
-                self._rngs[i], _ = seeding.np_random()
+            self._streams.seed(i, seeds[i])
         self._started[rows] = True
         info = self._start_episodes(rows)
         masks = np.zeros((self.num_envs, self.single_action_space.n), dtype=bool)
@@ -278,10 +275,7 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
         if self.curriculum is not None:
             for succeeded in success.tolist():
                 self.curriculum.record(succeeded)
-        texts = (
-            self.tokenizer.decode(answer[:length], skip_special=False)
-            for answer, length in zip(answers.tolist(), lengths.tolist())
-        )
+        texts = self.tokenizer.decode_batch(answers, lengths, skip_special=False)
         scores = np.zeros(self.num_envs, dtype=np.float64)
         scores[finished] = self._scores[finished]
         succeeded = np.zeros(self.num_envs, dtype=bool)
@@ -295,19 +289,18 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
             "_success": self._flags(finished),
         }
         if not self.task.keeps_default("final_info"):  # the task reports more about a finished answer
+            examples = self.examples.examples
             for row, answer, length in zip(finished.tolist(), answers.tolist(), lengths.tolist()):
-                info = self._add_info(info, self.task.final_info(answer[:length], self.examples.examples[row]), row)
+                info = self._add_info(info, self.task.final_info(answer[:length], examples[row]), row)
         return info
 
     def _start_episodes(self, rows: np.ndarray) -> dict[str, Any]:
         """Draw a new example for each sub-environment in ``rows`` from its own generator and clear its answer;
         return the ``prompt`` and ``references`` infos."""
         max_length = None if self.curriculum is None else self.curriculum.level
-        sample, rngs, split = self.task.sample, self._rngs, self.split
-        # The one loop over sub-environments: each new episode draws its example from its sub-environment's generator.
-        examples = [sample(rngs[i], split, max_length=max_length) for i in rows.tolist()]
-        self.examples.assign(rows, examples)
-        self._obs[rows, : self.prompt_len] = self.examples.prompt_ids[rows]
+        drawn = self.task.sample_batch(self._streams, rows, self.split, max_length=max_length)
+        self.examples.put(rows, drawn)
+        self._obs[rows, : self.prompt_len] = drawn.prompt_ids
         self._generated[rows] = self.tokenizer.pad_id
         self._filled[rows] = 0
         self._lengths[rows] = 0
@@ -315,9 +308,9 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
         self._scores[rows] = 0.0
         self._ended[rows] = False
         return {
-            "prompt": self._object_column(rows, (example.prompt for example in examples)),
+            "prompt": self._object_column(rows, drawn.prompts),
             "_prompt": self._flags(rows),
-            "references": self._object_column(rows, (example.references for example in examples)),
+            "references": self._object_column(rows, drawn.references),
             "_references": self._flags(rows),
         }
 
@@ -334,10 +327,12 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
         return flags
 
     def _object_column(self, rows: np.ndarray, values: Iterable[Any]) -> np.ndarray:
-        """An object array over the sub-environments holding ``values`` at ``rows`` (each value kept whole, tuples
-        and arrays included) and None elsewhere."""
+        """An object array over the sub-environments holding ``values`` (an object array or any iterable) at
+        ``rows`` (each value kept whole, tuples and arrays included) and None elsewhere."""
         column = np.full(self.num_envs, None, dtype=object)
-        column[rows] = np.fromiter(values, dtype=object, count=len(rows))
+        if not (isinstance(values, np.ndarray) and values.dtype == object):
+            values = np.fromiter(values, dtype=object, count=len(rows))
+        column[rows] = values
         return column
 
     def _check_actions(self, actions: Any) -> np.ndarray:

@@ -21,15 +21,49 @@ Dyck                      ``([(``              ``)])`` (shortest valid closing)
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from textgym.metrics import get_metric
-from textgym.task import Example, Task, check_int, draw_in_split
+from textgym.random_streams import GeneratorStreams, StreamGenerator, lemire
+from textgym.task import (
+    MAX_TRIES,
+    SPLITS,
+    Example,
+    ExampleBatch,
+    Task,
+    check_int,
+    check_split,
+    draw_in_split,
+    no_prompt_in_split,
+    split_of_batch,
+)
 from textgym.tokenizers import CharTokenizer
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 DIGITS = "0123456789"
 BRACKETS = ("()", "[]", "{}", "<>")
+
+
+class Draws(NamedTuple):
+    """``A`` consecutive draws of each of ``M`` rows, made from a window of the rows' random values by
+    :meth:`AlgorithmicTask.draw_batch`. Texts are arrays of token ids, left-aligned with pad (0) after, one row
+    per draw (draw ``a`` of row ``m`` in row ``m * A + a``)."""
+
+    prompts: np.ndarray
+    """int64 ``(M * A, P')``: each draw's prompt."""
+    prompt_lengths: np.ndarray
+    """int64 ``(M * A,)``."""
+    answers: np.ndarray
+    """int64 ``(M * A, G')``: each draw's answer."""
+    answer_lengths: np.ndarray
+    """int64 ``(M * A,)``."""
+    ends: np.ndarray
+    """int64 ``(M, A)``: the values a row has consumed once its draw ``a`` is made."""
+    exact: np.ndarray
+    """bool ``(M, A)``: whether numpy would have made draws ``0..a`` from these values too (False once a value
+    falls where numpy's ``integers`` rejects it and draws again; the row is then replayed one value at a time)."""
 
 
 class AlgorithmicTask(Task):
@@ -41,10 +75,16 @@ class AlgorithmicTask(Task):
         metric: ``"token_accuracy"`` (default), ``"exact_match"`` or ``"edit_similarity"``.
 
     Subclasses define :meth:`draw_prompt_and_answer` and set ``name``, ``tokenizer``, ``answer_symbols``, and the
-    prompt / answer lengths of the longest input through :meth:`prompt_len` and :meth:`answer_len`.
+    prompt / answer lengths of the longest input through :meth:`prompt_len` and :meth:`answer_len`. A subclass whose
+    draws are all ``rng.integers`` with small ranges may also define :meth:`values_per_draw` and
+    :meth:`draw_batch`, their array version: :meth:`sample_batch` then draws the examples of many generators with
+    array operations, exactly as :meth:`sample` draws them one by one.
     """
 
     reward_threshold = 0.95
+    batch_attempts = {"train": 4, "validation": 32, "test": 32}
+    """Draws tried at once per row by :meth:`sample_batch`, by split: 80% of prompts fall in train and 10% in each
+    other split, so nearly every row finds one in a single round."""
 
     def __init__(self, min_length: int, max_length: int, metric: str = "token_accuracy") -> None:
         min_length = check_int("min_length", min_length, 1)
@@ -72,10 +112,16 @@ class AlgorithmicTask(Task):
         """The input length of the next example: uniform in ``[low, high]``."""
         return int(rng.integers(low, high + 1))
 
-    def sample(self, rng: np.random.Generator, split: str = "train", max_length: int | None = None) -> Example:
+    def length_bounds(self, max_length: int | None) -> tuple[int, int]:
+        """The length range of the next draws: :attr:`length_range`, its top capped by a curriculum's
+        ``max_length``."""
         low, high = self.length_range
         if max_length is not None:
             high = check_int("max_length", max_length, low, high)
+        return low, high
+
+    def sample(self, rng: np.random.Generator, split: str = "train", max_length: int | None = None) -> Example:
+        low, high = self.length_bounds(max_length)
 
         def draw() -> tuple[str, str]:
             return self.draw_prompt_and_answer(rng, self.draw_length(rng, low, high))
@@ -83,6 +129,75 @@ class AlgorithmicTask(Task):
         # The split is decided by the prompt's text, so only the accepted draw is encoded into an Example.
         prompt, answer = draw_in_split(draw, split, key=lambda drawn: drawn[0])
         return self.make_example(prompt, (answer,))
+
+    def values_per_draw(self, low: int, high: int) -> int | None:
+        """The most 32-bit random values one draw of :meth:`draw_batch` reads for lengths in ``[low, high]``;
+        ``None`` when the task has no array version for them (then :meth:`sample_batch` calls :meth:`sample`)."""
+        return None
+
+    def draw_batch(self, values: np.ndarray, low: int, high: int, attempts: int) -> Draws:
+        """``attempts`` consecutive draws per row from ``values`` (``(M, attempts * values_per_draw)`` uint32, each
+        row's upcoming random values), as :meth:`draw_prompt_and_answer` would make them with
+        ``draw_length``'s lengths."""
+        raise NotImplementedError
+
+    def sample_batch(
+        self, streams: GeneratorStreams, rows: np.ndarray, split: str = "train", max_length: int | None = None
+    ) -> ExampleBatch:
+        low, high = self.length_bounds(max_length)
+        per_draw = self.values_per_draw(low, high)
+        if per_draw is None:
+            return super().sample_batch(streams, rows, split, max_length)
+        split_index, attempts = SPLITS.index(check_split(split)), self.batch_attempts[split]
+        parts: list[tuple[np.ndarray, ExampleBatch]] = []
+        pending, tries = np.arange(len(rows)), 0
+        while pending.size:
+            if tries >= MAX_TRIES:
+                raise no_prompt_in_split(split, MAX_TRIES)
+            draws = self.draw_batch(streams.window(rows[pending], attempts * per_draw), low, high, attempts)
+            code_points = self.tokenizer.code_points[draws.prompts]
+            in_split = split_of_batch(code_points, draws.prompt_lengths) == split_index
+            accepted = in_split.reshape(len(pending), attempts) & draws.exact
+            first = accepted.argmax(axis=1)
+            found = np.flatnonzero(accepted[np.arange(len(pending)), first])
+            if found.size:
+                streams.advance(rows[pending[found]], draws.ends[found, first[found]])
+                parts.append((pending[found], self._batch_of(draws, found * attempts + first[found])))
+            retry = ~accepted.any(axis=1) & draws.exact[:, -1]
+            streams.advance(rows[pending[retry]], draws.ends[retry, -1])
+            # A value that numpy would reject and draw again: replay that row's next example one value at a time.
+            for k in np.flatnonzero(~accepted.any(axis=1) & ~draws.exact[:, -1]).tolist():
+                example = self.sample(StreamGenerator(streams, int(rows[pending[k]])), split, max_length)
+                parts.append((pending[k : k + 1], ExampleBatch.from_examples([example], *self._widths)))
+            pending, tries = pending[retry], tries + attempts
+        if len(parts) == 1 and len(parts[0][0]) == len(rows):
+            return parts[0][1]
+        batch = ExampleBatch.empty(len(rows), *self._widths)
+        for positions, part in parts:
+            batch.put(positions, part)
+        return batch
+
+    @property
+    def _widths(self) -> tuple[int, int]:
+        return self.max_prompt_len, self.max_gen_len
+
+    def _batch_of(self, draws: Draws, chosen: np.ndarray) -> ExampleBatch:
+        """The examples of the draws in rows ``chosen`` of ``draws``, with their texts and token ids."""
+        prompts, answers = draws.prompts[chosen], draws.answers[chosen]
+        answer_texts = self.tokenizer.decode_batch(answers, draws.answer_lengths[chosen])
+        prompt_ids = np.zeros((len(chosen), self.max_prompt_len), dtype=np.int64)
+        prompt_ids[:, : prompts.shape[1]] = prompts
+        answer_ids = np.zeros((len(chosen), 1, self.max_gen_len), dtype=np.int64)
+        answer_ids[:, 0, : answers.shape[1]] = answers
+        return ExampleBatch(
+            prompts=self.tokenizer.decode_batch(prompts, draws.prompt_lengths[chosen]),
+            references=np.fromiter(zip(answer_texts), dtype=object, count=len(chosen)),
+            prompt_ids=prompt_ids,
+            prompt_lengths=draws.prompt_lengths[chosen],
+            reference_ids=answer_ids,
+            reference_lengths=draws.answer_lengths[chosen, None],
+            built=np.full(len(chosen), None, dtype=object),
+        )
 
 
 class SymbolTask(AlgorithmicTask):
@@ -114,6 +229,39 @@ class SymbolTask(AlgorithmicTask):
     def answer_of(self, x: str) -> str:
         raise NotImplementedError
 
+    def prompt_batch(self, x: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`prompt_of` for many inputs: ``x`` holds token ids (pad 0 after), row ``k`` of length
+        ``lengths[k]``; returns the prompts the same way, with their lengths."""
+        return x, lengths
+
+    def answer_batch(self, x: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`answer_of` for many inputs, laid out as in :meth:`prompt_batch`."""
+        raise NotImplementedError
+
+    def values_per_draw(self, low: int, high: int) -> int:
+        return (high > low) + high  # the length (when it varies), then one value per symbol
+
+    def draw_batch(self, values: np.ndarray, low: int, high: int, attempts: int) -> Draws:
+        rows = np.arange(len(values))
+        starts = np.zeros((len(values), attempts), dtype=np.int64)  # where each draw's symbols start
+        lengths = np.full((len(values), attempts), low, dtype=np.int64)
+        exact = np.ones((len(values), attempts), dtype=bool)
+        position = np.zeros(len(values), dtype=np.int64)
+        for attempt in range(attempts):  # a draw starts where the one before ended, after its random length
+            if high > low:
+                drawn, rejected = lemire(values[rows, position], high - low + 1)
+                lengths[:, attempt] += drawn
+                exact[:, attempt] = ~rejected
+                position += 1
+            starts[:, attempt] = position
+            position += lengths[:, attempt]
+        symbols, rejected = lemire(values[rows[:, None, None], starts[:, :, None] + np.arange(high)], len(self.alphabet))
+        inside = np.arange(high) < lengths[:, :, None]
+        exact = np.logical_and.accumulate(exact & ~(rejected & inside).any(axis=2), axis=1)
+        x = np.where(inside, symbols + self.tokenizer.num_special, 0).reshape(-1, high)
+        ends, lengths = starts + lengths, lengths.reshape(-1)
+        return Draws(*self.prompt_batch(x, lengths), *self.answer_batch(x, lengths), ends, exact)
+
 
 class Copy(SymbolTask):
     """Copy the input: ``abca`` -> ``abca``."""
@@ -123,6 +271,9 @@ class Copy(SymbolTask):
     def answer_of(self, x: str) -> str:
         return x
 
+    def answer_batch(self, x: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return x, lengths
+
 
 class Reverse(SymbolTask):
     """Reverse the input: ``abca`` -> ``acba``."""
@@ -131,6 +282,9 @@ class Reverse(SymbolTask):
 
     def answer_of(self, x: str) -> str:
         return x[::-1]
+
+    def answer_batch(self, x: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return _reversed(x, lengths), lengths
 
 
 class RepeatCopy(SymbolTask):
@@ -143,6 +297,9 @@ class RepeatCopy(SymbolTask):
 
     def answer_of(self, x: str) -> str:
         return x + x[::-1] + x
+
+    def answer_batch(self, x: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return _concatenated([(x, lengths), (_reversed(x, lengths), lengths), (x, lengths)])
 
 
 class DuplicatedInput(SymbolTask):
@@ -159,6 +316,12 @@ class DuplicatedInput(SymbolTask):
     def answer_of(self, x: str) -> str:
         return x
 
+    def prompt_batch(self, x: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return np.repeat(x, 2, axis=1), 2 * lengths
+
+    def answer_batch(self, x: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return x, lengths
+
 
 class Sort(SymbolTask):
     """Sort the input's symbols alphabetically: ``cabd`` -> ``abcd``."""
@@ -167,6 +330,10 @@ class Sort(SymbolTask):
 
     def answer_of(self, x: str) -> str:
         return "".join(sorted(x))
+
+    def answer_batch(self, x: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        ordered = np.sort(np.where(x == 0, self.tokenizer.vocab_size, x), axis=1)  # pads sort last
+        return np.where(ordered == self.tokenizer.vocab_size, 0, ordered), lengths
 
 
 class Addition(AlgorithmicTask):
@@ -202,10 +369,38 @@ class Addition(AlgorithmicTask):
         return high
 
     def draw_prompt_and_answer(self, rng: np.random.Generator, length: int) -> tuple[str, str]:
-        smallest = 0 if self.length_range[0] == 1 else 10 ** (self.length_range[0] - 1)
-        a, b = rng.integers(smallest, 10**length, size=2).tolist()
+        a, b = rng.integers(self.smallest_operand, 10**length, size=2).tolist()
         digits = (lambda n: str(n)[::-1]) if self.reverse_digits else str
         return f"{digits(a)}+{digits(b)}=", digits(a + b)
+
+    @property
+    def smallest_operand(self) -> int:
+        return 0 if self.length_range[0] == 1 else 10 ** (self.length_range[0] - 1)
+
+    def values_per_draw(self, low: int, high: int) -> int | None:
+        return 2 if 10**high - self.smallest_operand < 2**32 else None  # two operands of up to 9 digits
+
+    def draw_batch(self, values: np.ndarray, low: int, high: int, attempts: int) -> Draws:
+        operands, rejected = lemire(values.reshape(len(values), attempts, 2), 10**high - self.smallest_operand)
+        a, b = (operands + self.smallest_operand).reshape(-1, 2).T
+        one = np.ones_like(a)
+        plus, equals = (np.full((len(a), 1), self.tokenizer.token_id(sign)) for sign in "+=")
+        prompts, prompt_lengths = _concatenated(
+            [self._digits(a, high), (plus, one), self._digits(b, high), (equals, one)]
+        )
+        ends = np.broadcast_to(2 * np.arange(1, attempts + 1), (len(values), attempts))
+        exact = np.logical_and.accumulate(~rejected.any(axis=2), axis=1)
+        return Draws(prompts, prompt_lengths, *self._digits(a + b, high + 1), ends, exact)
+
+    def _digits(self, numbers: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+        """The decimal digits of ``numbers`` (below ``10**width``) as token ids, as the prompt writes them."""
+        counts = 1 + (numbers[:, None] >= 10 ** np.arange(1, width)).sum(axis=1)
+        place = np.arange(width)  # digit k counted from the least significant one
+        if not self.reverse_digits:
+            place = counts[:, None] - 1 - place
+        digits = numbers[:, None] // 10 ** np.maximum(place, 0) % 10
+        digit_ids = digits + self.tokenizer.token_id("0")
+        return np.where(np.arange(width) < counts[:, None], digit_ids, 0), counts
 
 
 class ReversedAddition(Addition):
@@ -249,3 +444,22 @@ class Dyck(AlgorithmicTask):
                 prefix.append(opening)
                 stack.append(closing)
         return "".join(prefix), "".join(reversed(stack))
+
+
+def _reversed(x: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Each row's first ``lengths[k]`` ids in reverse order (pad 0 after)."""
+    source = lengths[:, None] - 1 - np.arange(x.shape[1])
+    return np.where(source >= 0, np.take_along_axis(x, np.maximum(source, 0), axis=1), 0)
+
+
+def _concatenated(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Row-wise concatenation of padded id arrays: ``parts`` are ``(ids, lengths)`` pairs."""
+    lengths = sum(part_lengths for _, part_lengths in parts)
+    joined = np.zeros((len(lengths), sum(symbols.shape[1] for symbols, _ in parts)), dtype=np.int64)
+    offset = np.zeros(len(lengths), dtype=np.int64)
+    for symbols, part_lengths in parts:
+        rows, columns = np.nonzero(np.arange(symbols.shape[1]) < part_lengths[:, None])
+        joined[rows, offset[rows] + columns] = symbols[rows, columns]
+        offset = offset + part_lengths
+    return joined, lengths
+
