@@ -9,6 +9,7 @@ simulated user (:meth:`Task.reply`).
 
 from __future__ import annotations
 
+import functools
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -88,34 +89,53 @@ class ExampleBatch:
         batch.assign(np.arange(len(examples)), examples)
         return batch
 
+    @classmethod
+    def concatenate(cls, batches: Sequence[ExampleBatch]) -> ExampleBatch:
+        """The rows of ``batches`` one after the other (prompt and reference widths must match)."""
+        num_references = max(batch.reference_ids.shape[1] for batch in batches)
+        for batch in batches:
+            if batch.reference_ids.shape[1] < num_references:
+                batch._grow_references(num_references)
+        return cls(*(np.concatenate(arrays) for arrays in zip(*(batch.arrays() for batch in batches))))
+
     @property
     def examples(self) -> np.ndarray:
         """Object array ``(N,)`` of each row's :class:`Example` (``None`` for a row never assigned)."""
-        missing = np.flatnonzero(np.equal(self.built, None) & np.not_equal(self.prompts, None))
-        for i in missing.tolist():
-            count = int((self.reference_lengths[i] >= 0).sum())
-            self.built[i] = Example(
-                self.prompts[i],
-                self.references[i],
-                tuple(self.prompt_ids[i, : self.prompt_lengths[i]].tolist()),
-                tuple(tuple(self.reference_ids[i, r, : self.reference_lengths[i, r]].tolist()) for r in range(count)),
-            )
+        for i in np.flatnonzero(np.equal(self.built, None) & np.not_equal(self.prompts, None)).tolist():
+            self.example(i)
         return self.built
+
+    def example(self, row: int) -> Example | None:
+        """The :class:`Example` of ``row``, built from the arrays the first time it is asked for."""
+        if self.built[row] is None and self.prompts[row] is not None:
+            count = int((self.reference_lengths[row] >= 0).sum())
+            lengths = self.reference_lengths[row]
+            self.built[row] = Example(
+                self.prompts[row],
+                self.references[row],
+                tuple(self.prompt_ids[row, : self.prompt_lengths[row]].tolist()),
+                tuple(tuple(self.reference_ids[row, r, : lengths[r]].tolist()) for r in range(count)),
+            )
+        return self.built[row]
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """The arrays, in the order of the fields."""
+        return (
+            self.prompts,
+            self.references,
+            self.prompt_ids,
+            self.prompt_lengths,
+            self.reference_ids,
+            self.reference_lengths,
+            self.built,
+        )
 
     def __len__(self) -> int:
         return len(self.prompts)
 
     def __getitem__(self, rows: np.ndarray | slice) -> ExampleBatch:
         """The batch of the selected rows (an index array, boolean mask or slice)."""
-        return ExampleBatch(
-            self.prompts[rows],
-            self.references[rows],
-            self.prompt_ids[rows],
-            self.prompt_lengths[rows],
-            self.reference_ids[rows],
-            self.reference_lengths[rows],
-            self.built[rows],
-        )
+        return ExampleBatch(*(array[rows] for array in self.arrays()))
 
     def assign(self, rows: np.ndarray, examples: Sequence[Example]) -> None:
         """Put ``examples[k]`` in row ``rows[k]``; a prompt longer than the prompt width raises ``ValueError``."""
@@ -145,7 +165,7 @@ class ExampleBatch:
 
         references = list(chain.from_iterable(example.reference_ids for example in examples))
         reference_lengths = np.fromiter(map(len, references), np.int64, len(references))
-        slots = (np.repeat(rows, counts), _positions_in_groups(counts))
+        slots = (np.repeat(rows, counts), positions_in_groups(counts))
         self.reference_ids[rows] = 0
         self.reference_lengths[rows] = -1
         _write_left_aligned(self.reference_ids, slots, references, reference_lengths)
@@ -227,14 +247,23 @@ class Task:
         raise NotImplementedError
 
     def sample_batch(
-        self, streams: GeneratorStreams, rows: np.ndarray, split: str = "train", max_length: int | None = None
-    ) -> ExampleBatch:
-        """Draw one example for each of ``rows`` with that row's generator in ``streams``: exactly what
-        :meth:`sample` draws with each generator, in a batch of ``len(rows)`` (prompt width ``max_prompt_len``,
-        answer width ``max_gen_len``). This default calls :meth:`sample` per row; a task may override it with
-        array operations over all rows (see :mod:`textgym.random_streams`)."""
+        self,
+        streams: GeneratorStreams,
+        rows: np.ndarray,
+        split: str = "train",
+        max_length: int | None = None,
+        count: int = 1,
+    ) -> tuple[ExampleBatch, np.ndarray]:
+        """Draw the next examples of each of ``rows`` with that row's generator in ``streams``: from 1 to ``count``
+        of them, exactly what successive calls of :meth:`sample` with the generator give.
+
+        Returns the examples in one batch (prompt width ``max_prompt_len``, answer width ``max_gen_len``), grouped
+        by row in the order of ``rows`` and in each row's order of drawing, and the number each row got. This
+        default calls :meth:`sample` once per row; a task may override it with array operations over all rows
+        (see :mod:`textgym.random_streams`)."""
         examples = [self.sample(streams.generator(i), split, max_length) for i in rows.tolist()]
-        return ExampleBatch.from_examples(examples, self.max_prompt_len, self.max_gen_len)
+        batch = ExampleBatch.from_examples(examples, self.max_prompt_len, self.max_gen_len)
+        return batch, np.ones(len(rows), dtype=np.int64)
 
     @property
     def metric(self) -> Metric:
@@ -254,6 +283,11 @@ class Task:
         mask[[self.tokenizer.token_id(symbol) for symbol in self.answer_symbols]] = True
         mask[self.tokenizer.eos_id] = True
         return mask
+
+    @functools.cached_property
+    def _answer_mask(self) -> np.ndarray:
+        """:meth:`answer_mask`, computed once."""
+        return self.answer_mask()
 
     def action_mask(self, example: Example, generated_ids: Sequence[int]) -> np.ndarray:
         """Tokens that may come next in a valid answer (advice for agents; the environment accepts any token)."""
@@ -303,7 +337,7 @@ class Task:
         """Masks (bool ``(N, V)``, a new array) of the tokens valid next for N answers laid out as in
         :meth:`score_batch`."""
         if self.keeps_default("action_mask"):  # the default mask does not depend on the answer so far
-            return np.repeat(self.answer_mask()[None], len(generated), axis=0)
+            return np.repeat(self._answer_mask[None], len(generated), axis=0)
         masks = [self.action_mask(example, ids) for ids, example in _rows(generated, lengths, examples)]
         return np.array(masks, dtype=bool).reshape(len(generated), self.tokenizer.vocab_size)
 
@@ -372,6 +406,10 @@ def split_of(key: str) -> str:
 def split_of_bucket(bucket: int) -> str:
     """The split of a hash bucket in ``0..9``: 0 test, 1 validation, the rest train."""
     return "test" if bucket == 0 else "validation" if bucket == 1 else "train"
+
+
+SPLIT_SHARES: dict[str, float] = {split: [split_of_bucket(b) for b in range(10)].count(split) / 10 for split in SPLITS}
+"""The share of generated prompts that :func:`split_of` puts in each split."""
 
 
 _CRC32_TABLE = np.array([zlib.crc32(bytes([byte ^ 0xFF])) ^ 0xFF000000 for byte in range(256)], dtype=np.uint32)
@@ -443,10 +481,10 @@ def _write_left_aligned(
     width = target.shape[-1]
     kept = np.minimum(lengths, width)
     ids = np.fromiter(chain.from_iterable(sequence[:width] for sequence in sequences), np.int64, int(kept.sum()))
-    target[(*(np.repeat(index, kept) for index in rows), _positions_in_groups(kept))] = ids
+    target[(*(np.repeat(index, kept) for index in rows), positions_in_groups(kept))] = ids
 
 
-def _positions_in_groups(sizes: np.ndarray) -> np.ndarray:
+def positions_in_groups(sizes: np.ndarray) -> np.ndarray:
     """``[0, 1, .., sizes[0] - 1, 0, 1, .., sizes[1] - 1, ...]``: each element's position within its group."""
     starts = np.cumsum(sizes) - sizes
     return np.arange(int(sizes.sum())) - np.repeat(starts, sizes)

@@ -12,8 +12,8 @@ from gymnasium.vector.utils import batch_space
 
 from textgym.conversation import end_turn
 from textgym.env import RENDER_MODES, TextGenBase
-from textgym.random_streams import GeneratorStreams
-from textgym.task import ExampleBatch, Task
+from textgym.example_queue import ExampleQueue
+from textgym.task import Example, ExampleBatch, Task
 
 Seeds = int | Sequence[int | None] | None
 
@@ -145,7 +145,6 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
         self.action_space = batch_space(self.single_action_space, self.num_envs)
 
         n = self.num_envs
-        self.examples = ExampleBatch.empty(n, self.prompt_len, self.gen_len)  # each sub-environment's example
         self._obs = np.zeros((n, self.prompt_len + self.gen_len), dtype=np.int64)
         self._generated = self._obs[:, self.prompt_len :]  # a view: the conversation slots so far
         self._filled = np.zeros(n, dtype=np.int64)  # conversation slots written, a final <eos> included
@@ -154,7 +153,9 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
         self._scores = np.zeros(n, dtype=np.float64)  # the latest progress (dense) or score of each episode
         self._ended = np.zeros(n, dtype=bool)
         self._started = np.zeros(n, dtype=bool)
-        self._streams = GeneratorStreams(n)  # each sub-environment's generator
+        # Each sub-environment's examples, drawn ahead in bulk (on demand with a curriculum, whose level may change).
+        self._queue = ExampleQueue(self.task, n, self.split, depth=16 if self.curriculum is None else 1)
+        self._slots = np.arange(n) * self._queue.depth  # where in the queue each sub-environment's example is
         self._all_rows = np.arange(n)
 
     def reset(self, *, seed: Seeds = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
@@ -164,7 +165,7 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
         rows = self._rows_to_reset(options)
         seeds = self._seed_list(seed)
         for i in rows.tolist():
-            self._streams.seed(i, seeds[i])
+            self._queue.seed(i, seeds[i])
         self._started[rows] = True
         info = self._start_episodes(rows)
         masks = np.zeros((self.num_envs, self.single_action_space.n), dtype=bool)
@@ -188,23 +189,24 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
                 )
             restarting, rows = self._all_rows[:0], self._all_rows
 
-        finished, rewards = self._advance(rows, actions[rows])
+        finished, examples, rewards = self._advance(rows, actions[rows])
+        terminated = self._flags(finished)
         info: dict[str, Any] = {}
         if self.autoreset_mode == AutoresetMode.SAME_STEP and finished.size:
             info["final_obs"] = self._object_column(finished, self._obs[finished])
-            info["_final_obs"] = self._flags(finished)
-            final_info = self._final_info(finished)
+            info["_final_obs"] = terminated.copy()
+            final_info = self._final_info(finished, examples)
             final_info["action_mask"] = np.zeros((self.num_envs, self.single_action_space.n), dtype=bool)
             final_info["action_mask"][finished] = self._masks(finished)
-            final_info["_action_mask"] = self._flags(finished)
-            info["final_info"], info["_final_info"] = final_info, self._flags(finished)
+            final_info["_action_mask"] = terminated.copy()
+            info["final_info"], info["_final_info"] = final_info, terminated.copy()
             restarting = finished
         elif finished.size:
-            info.update(self._final_info(finished))
+            info.update(self._final_info(finished, examples))
         if restarting.size:
             info.update(self._start_episodes(restarting))
         info["action_mask"], info["_action_mask"] = self._masks(), np.ones(self.num_envs, dtype=bool)
-        return self._obs.copy(), rewards, self._flags(finished), np.zeros(self.num_envs, dtype=bool), info
+        return self._obs.copy(), rewards, terminated, np.zeros(self.num_envs, dtype=bool), info
 
     def action_masks(self) -> np.ndarray:
         """Boolean array ``(N, V)``: the tokens the task considers valid next in each sub-environment."""
@@ -216,13 +218,15 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
         reset); otherwise None."""
         if self.render_mode != "ansi":
             return None
+        episodes = zip(map(self._example, range(self.num_envs)), self._obs, self._filled)
         return tuple(
             "" if example is None else self._render_episode(example, obs[self.prompt_len : self.prompt_len + count])
-            for example, obs, count in zip(self.examples.examples, self._obs, self._filled)
+            for example, obs, count in episodes
         )
 
-    def _advance(self, rows: np.ndarray, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Play ``tokens`` in the conversations of ``rows``; return the rows that terminated and every reward."""
+    def _advance(self, rows: np.ndarray, tokens: np.ndarray) -> tuple[np.ndarray, ExampleBatch, np.ndarray]:
+        """Play ``tokens`` in the conversations of ``rows``; return the rows that terminated, their examples and
+        every reward."""
         self._generated[rows, self._filled[rows]] = tokens
         self._filled[rows] += 1
         is_eos = tokens == self.tokenizer.eos_id
@@ -241,15 +245,16 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
         if self.reward_mode == "dense" and not done.all():
             ongoing = rows[~done]
             progress = self.task.progress_batch(
-                self._generated[ongoing], self._lengths[ongoing], self.examples[ongoing]
+                self._generated[ongoing], self._lengths[ongoing], self._examples(ongoing)
             )
             rewards[ongoing] = progress - self._scores[ongoing]
             self._scores[ongoing] = progress
+        examples = self._examples(finished)
         if finished.size:
-            scores = self.task.score_batch(self._generated[finished], self._lengths[finished], self.examples[finished])
+            scores = self.task.score_batch(self._generated[finished], self._lengths[finished], examples)
             rewards[finished] = scores - self._scores[finished] if self.reward_mode == "dense" else scores
             self._scores[finished] = scores
-        return finished, rewards
+        return finished, examples, rewards
 
     def _reply(self, rows: np.ndarray, cut: np.ndarray) -> np.ndarray:
         """End the agent's turn in ``rows`` (``cut``: at the turn length limit, without ``<eot>``) and append the user's
@@ -259,7 +264,7 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
         for i, cut_here in zip(rows.tolist(), cut.tolist()):
             length = int(self._lengths[i])
             conversation = self._generated[i, :length].tolist()
-            appended, end = end_turn(self.task, self.examples.examples[i], conversation, cut_here)
+            appended, end = end_turn(self.task, self._example(i), conversation, cut_here)
             self._generated[i, length : length + len(appended)] = appended
             self._lengths[i] = self._filled[i] = length + len(appended)
             if end:
@@ -267,11 +272,11 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
         self._turn_lengths[rows] = 0
         return np.array(ending, dtype=np.intp)
 
-    def _final_info(self, finished: np.ndarray) -> dict[str, Any]:
+    def _final_info(self, finished: np.ndarray, examples: ExampleBatch) -> dict[str, Any]:
         """``generated``, ``score``, ``success`` and the task's :meth:`~textgym.task.Task.final_info` of the episodes
-        that just ended in ``finished``; also counts them for the curriculum."""
+        that just ended in ``finished`` (with their ``examples``); also counts them for the curriculum."""
         answers, lengths = self._generated[finished], self._lengths[finished]
-        success = self.task.is_success_batch(answers, lengths, self.examples[finished])
+        success = self.task.is_success_batch(answers, lengths, examples)
         if self.curriculum is not None:
             for succeeded in success.tolist():
                 self.curriculum.record(succeeded)
@@ -280,45 +285,59 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
         scores[finished] = self._scores[finished]
         succeeded = np.zeros(self.num_envs, dtype=bool)
         succeeded[finished] = success
+        flags = self._flags(finished)
         info = {
             "generated": self._object_column(finished, texts),
-            "_generated": self._flags(finished),
+            "_generated": flags,
             "score": scores,
-            "_score": self._flags(finished),
+            "_score": flags.copy(),
             "success": succeeded,
-            "_success": self._flags(finished),
+            "_success": flags.copy(),
         }
         if not self.task.keeps_default("final_info"):  # the task reports more about a finished answer
-            examples = self.examples.examples
             for row, answer, length in zip(finished.tolist(), answers.tolist(), lengths.tolist()):
-                info = self._add_info(info, self.task.final_info(answer[:length], examples[row]), row)
+                info = self._add_info(info, self.task.final_info(answer[:length], self._example(row)), row)
         return info
 
     def _start_episodes(self, rows: np.ndarray) -> dict[str, Any]:
         """Draw a new example for each sub-environment in ``rows`` from its own generator and clear its answer;
         return the ``prompt`` and ``references`` infos."""
         max_length = None if self.curriculum is None else self.curriculum.level
-        drawn = self.task.sample_batch(self._streams, rows, self.split, max_length=max_length)
-        self.examples.put(rows, drawn)
-        self._obs[rows, : self.prompt_len] = drawn.prompt_ids
+        slots = self._slots[rows] = self._queue.pop(rows, max_length)
+        held = self._queue.held
+        self._obs[rows, : self.prompt_len] = held.prompt_ids[slots]
         self._generated[rows] = self.tokenizer.pad_id
         self._filled[rows] = 0
         self._lengths[rows] = 0
         self._turn_lengths[rows] = 0
         self._scores[rows] = 0.0
         self._ended[rows] = False
+        flags = self._flags(rows)
         return {
-            "prompt": self._object_column(rows, drawn.prompts),
-            "_prompt": self._flags(rows),
-            "references": self._object_column(rows, drawn.references),
-            "_references": self._flags(rows),
+            "prompt": self._object_column(rows, held.prompts[slots]),
+            "_prompt": flags,
+            "references": self._object_column(rows, held.references[slots]),
+            "_references": flags.copy(),
         }
 
     def _masks(self, rows: np.ndarray | None = None) -> np.ndarray:
         """The action masks of ``rows`` (all sub-environments by default)."""
         if rows is None:
-            return self.task.action_mask_batch(self._generated, self._lengths, self.examples)
-        return self.task.action_mask_batch(self._generated[rows], self._lengths[rows], self.examples[rows])
+            return self.task.action_mask_batch(self._generated, self._lengths, self._examples(self._all_rows))
+        return self.task.action_mask_batch(self._generated[rows], self._lengths[rows], self._examples(rows))
+
+    @property
+    def examples(self) -> ExampleBatch:
+        """Each sub-environment's current example, one per row (a copy)."""
+        return self._examples(self._all_rows)
+
+    def _examples(self, rows: np.ndarray) -> ExampleBatch:
+        """The current examples of ``rows``."""
+        return self._queue.held[self._slots[rows]]
+
+    def _example(self, row: int) -> Example | None:
+        """The current example of sub-environment ``row`` (None before its first reset)."""
+        return self._queue.held.example(int(self._slots[row]))
 
     def _flags(self, rows: np.ndarray) -> np.ndarray:
         """A new bool array over the sub-environments, True at ``rows``."""
@@ -337,6 +356,12 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
 
     def _check_actions(self, actions: Any) -> np.ndarray:
         array = np.asarray(actions)
+        if (
+            array.dtype == np.int64
+            and array.shape == (self.num_envs,)
+            and 0 <= array.min() <= array.max() < self.single_action_space.n
+        ):
+            return array  # the common case, checked in three operations
         if array.shape != (self.num_envs,) or not np.issubdtype(array.dtype, np.integer):
             raise ValueError(
                 f"actions {actions!r} are not one integer token id per sub-environment; expected an integer array "

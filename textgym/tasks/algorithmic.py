@@ -21,6 +21,7 @@ Dyck                      ``([(``              ``)])`` (shortest valid closing)
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -29,6 +30,7 @@ from textgym.metrics import get_metric
 from textgym.random_streams import GeneratorStreams, StreamGenerator, lemire
 from textgym.task import (
     MAX_TRIES,
+    SPLIT_SHARES,
     SPLITS,
     Example,
     ExampleBatch,
@@ -82,9 +84,6 @@ class AlgorithmicTask(Task):
     """
 
     reward_threshold = 0.95
-    batch_attempts = {"train": 4, "validation": 32, "test": 32}
-    """Draws tried at once per row by :meth:`sample_batch`, by split: 80% of prompts fall in train and 10% in each
-    other split, so nearly every row finds one in a single round."""
 
     def __init__(self, min_length: int, max_length: int, metric: str = "token_accuracy") -> None:
         min_length = check_int("min_length", min_length, 1)
@@ -142,14 +141,20 @@ class AlgorithmicTask(Task):
         raise NotImplementedError
 
     def sample_batch(
-        self, streams: GeneratorStreams, rows: np.ndarray, split: str = "train", max_length: int | None = None
-    ) -> ExampleBatch:
+        self,
+        streams: GeneratorStreams,
+        rows: np.ndarray,
+        split: str = "train",
+        max_length: int | None = None,
+        count: int = 1,
+    ) -> tuple[ExampleBatch, np.ndarray]:
         low, high = self.length_bounds(max_length)
         per_draw = self.values_per_draw(low, high)
         if per_draw is None:
-            return super().sample_batch(streams, rows, split, max_length)
-        split_index, attempts = SPLITS.index(check_split(split)), self.batch_attempts[split]
-        parts: list[tuple[np.ndarray, ExampleBatch]] = []
+            return super().sample_batch(streams, rows, split, max_length, count)
+        # Enough draws that most rows find `count` prompts of the split; a row that finds fewer returns fewer.
+        split_index, attempts = SPLITS.index(check_split(split)), math.ceil(count / SPLIT_SHARES[split]) + 2
+        parts: list[tuple[np.ndarray, ExampleBatch]] = []  # (position in rows of each example, examples)
         pending, tries = np.arange(len(rows)), 0
         while pending.size:
             if tries >= MAX_TRIES:
@@ -158,24 +163,25 @@ class AlgorithmicTask(Task):
             code_points = self.tokenizer.code_points[draws.prompts]
             in_split = split_of_batch(code_points, draws.prompt_lengths) == split_index
             accepted = in_split.reshape(len(pending), attempts) & draws.exact
-            first = accepted.argmax(axis=1)
-            found = np.flatnonzero(accepted[np.arange(len(pending)), first])
-            if found.size:
-                streams.advance(rows[pending[found]], draws.ends[found, first[found]])
-                parts.append((pending[found], self._batch_of(draws, found * attempts + first[found])))
-            retry = ~accepted.any(axis=1) & draws.exact[:, -1]
-            streams.advance(rows[pending[retry]], draws.ends[retry, -1])
+            kept = accepted & (np.cumsum(accepted, axis=1) <= count)  # each row's first `count` accepted draws
+            got = kept.sum(axis=1)
+            # A row stops after its last kept draw, or after all draws when it keeps none and all were exact.
+            last = np.where(got > 0, attempts - 1 - kept[:, ::-1].argmax(axis=1), attempts - 1)
+            moving = (got > 0) | draws.exact[:, -1]
+            streams.advance(rows[pending[moving]], draws.ends[moving, last[moving]])
+            owners, chosen = np.nonzero(kept)
+            if owners.size:
+                parts.append((pending[owners], self._batch_of(draws, owners * attempts + chosen)))
             # A value that numpy would reject and draw again: replay that row's next example one value at a time.
-            for k in np.flatnonzero(~accepted.any(axis=1) & ~draws.exact[:, -1]).tolist():
+            for k in np.flatnonzero(~moving).tolist():
                 example = self.sample(StreamGenerator(streams, int(rows[pending[k]])), split, max_length)
                 parts.append((pending[k : k + 1], ExampleBatch.from_examples([example], *self._widths)))
-            pending, tries = pending[retry], tries + attempts
-        if len(parts) == 1 and len(parts[0][0]) == len(rows):
-            return parts[0][1]
-        batch = ExampleBatch.empty(len(rows), *self._widths)
-        for positions, part in parts:
-            batch.put(positions, part)
-        return batch
+            pending, tries = pending[(got == 0) & moving], tries + attempts
+        positions = np.concatenate([positions for positions, _ in parts])
+        batch = parts[0][1] if len(parts) == 1 else ExampleBatch.concatenate([part for _, part in parts])
+        if len(parts) > 1:  # group by row, keeping each row's order
+            batch = batch[np.argsort(positions, kind="stable")]
+        return batch, np.bincount(positions, minlength=len(rows))
 
     @property
     def _widths(self) -> tuple[int, int]:
@@ -246,16 +252,19 @@ class SymbolTask(AlgorithmicTask):
         starts = np.zeros((len(values), attempts), dtype=np.int64)  # where each draw's symbols start
         lengths = np.full((len(values), attempts), low, dtype=np.int64)
         exact = np.ones((len(values), attempts), dtype=bool)
+        if high > low:  # every value read as a length, for the walk below
+            length_draws, length_rejected = lemire(values, high - low + 1)
         position = np.zeros(len(values), dtype=np.int64)
         for attempt in range(attempts):  # a draw starts where the one before ended, after its random length
             if high > low:
-                drawn, rejected = lemire(values[rows, position], high - low + 1)
-                lengths[:, attempt] += drawn
-                exact[:, attempt] = ~rejected
+                lengths[:, attempt] += length_draws[rows, position]
+                exact[:, attempt] = ~length_rejected[rows, position]
                 position += 1
             starts[:, attempt] = position
             position += lengths[:, attempt]
-        symbols, rejected = lemire(values[rows[:, None, None], starts[:, :, None] + np.arange(high)], len(self.alphabet))
+        symbols, rejected = lemire(
+            values[rows[:, None, None], starts[:, :, None] + np.arange(high)], len(self.alphabet)
+        )
         inside = np.arange(high) < lengths[:, :, None]
         exact = np.logical_and.accumulate(exact & ~(rejected & inside).any(axis=2), axis=1)
         x = np.where(inside, symbols + self.tokenizer.num_special, 0).reshape(-1, high)
@@ -462,4 +471,3 @@ def _concatenated(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarra
         joined[rows, offset[rows] + columns] = symbols[rows, columns]
         offset = offset + part_lengths
     return joined, lengths
-
