@@ -17,51 +17,30 @@ Arguments shared by every function:
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
 BatchedMetric = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 
-def matches_reference(
+class Comparison(NamedTuple):
+    """Answers laid side by side with their references: what every metric here reads, computed once."""
+
+    equal: np.ndarray
+    """bool ``(N, R, W)``: where answer and reference hold the same id."""
+    compared: np.ndarray
+    """bool ``(N, R, W)``: where both have a token."""
+    lengths: np.ndarray
+    """int ``(N,)``: the answers' lengths."""
+    reference_lengths: np.ndarray
+    """int ``(N, R)``: the references' lengths, ``-1`` for a missing one."""
+
+
+def compare(
     generated: np.ndarray, lengths: np.ndarray, references: np.ndarray, reference_lengths: np.ndarray
-) -> np.ndarray:
-    """Boolean ``(N,)``: row ``i``'s answer equals one of its references exactly."""
-    equal_positions, compared = _compare(generated, lengths, references, reference_lengths)
-    same_length = lengths[:, None] == reference_lengths
-    return (same_length & (equal_positions | ~compared).all(axis=-1)).any(axis=1)
-
-
-def exact_match(
-    generated: np.ndarray, lengths: np.ndarray, references: np.ndarray, reference_lengths: np.ndarray
-) -> np.ndarray:
-    """1.0 where the answer equals one of its references, else 0.0 (float64 ``(N,)``)."""
-    return matches_reference(generated, lengths, references, reference_lengths).astype(np.float64)
-
-
-def token_accuracy(
-    generated: np.ndarray, lengths: np.ndarray, references: np.ndarray, reference_lengths: np.ndarray
-) -> np.ndarray:
-    """Best over the references of (positions that agree) / (the longer length); 1.0 for two empty sequences."""
-    equal_positions, compared = _compare(generated, lengths, references, reference_lengths)
-    matches = (equal_positions & compared).sum(axis=-1)
-    longer = np.maximum(lengths[:, None], reference_lengths)
-    scores = np.where(longer == 0, 1.0, matches / np.maximum(longer, 1))
-    scores[reference_lengths < 0] = -np.inf  # rows with fewer references: the missing ones never count
-    return scores.max(axis=1)
-
-
-BATCHED_METRICS: dict[str, BatchedMetric] = {
-    "exact_match": exact_match,
-    "token_accuracy": token_accuracy,
-}
-"""The metrics of :data:`textgym.metrics.METRICS` that have a numpy version here, by the same name."""
-
-
-def _compare(
-    generated: np.ndarray, lengths: np.ndarray, references: np.ndarray, reference_lengths: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """``(N, R, W)`` booleans: where answer and reference hold the same id, and where both have a token."""
+) -> Comparison:
+    """Compare every answer with each of its references (arguments as in the module docstring)."""
     num_rows, width = generated.shape
     if lengths.shape != (num_rows,) or reference_lengths.shape != references.shape[:2] or len(references) != num_rows:
         raise ValueError(
@@ -75,5 +54,61 @@ def _compare(
     if missing.size:
         raise ValueError(f"rows {missing.tolist()} have no reference; every answer needs at least one to be scored")
     references = references[:, :, :width]
-    both_present = np.arange(width) < np.minimum(lengths[:, None], reference_lengths)[:, :, None]
-    return generated[:, None, :] == references, both_present
+    compared = np.arange(width) < np.minimum(lengths[:, None], reference_lengths)[:, :, None]
+    return Comparison(generated[:, None, :] == references, compared, lengths, reference_lengths)
+
+
+def matches(comparison: Comparison) -> np.ndarray:
+    """Boolean ``(N,)``: row ``i``'s answer equals one of its references exactly."""
+    equal, compared, lengths, reference_lengths = comparison
+    same_length = lengths[:, None] == reference_lengths
+    return (same_length & (equal | ~compared).all(axis=-1)).any(axis=1)
+
+
+def exact_match_scores(comparison: Comparison) -> np.ndarray:
+    """1.0 where the answer equals one of its references, else 0.0 (float64 ``(N,)``)."""
+    return matches(comparison).astype(np.float64)
+
+
+def token_accuracy_scores(comparison: Comparison) -> np.ndarray:
+    """Best over the references of (positions that agree) / (the longer length); 1.0 for two empty sequences."""
+    equal, compared, lengths, reference_lengths = comparison
+    agreeing = (equal & compared).sum(axis=-1)
+    longer = np.maximum(lengths[:, None], reference_lengths)
+    scores = np.where(longer == 0, 1.0, agreeing / np.maximum(longer, 1))
+    scores[reference_lengths < 0] = -np.inf  # rows with fewer references: the missing ones never count
+    return scores.max(axis=1)
+
+
+def matches_reference(
+    generated: np.ndarray, lengths: np.ndarray, references: np.ndarray, reference_lengths: np.ndarray
+) -> np.ndarray:
+    """Boolean ``(N,)``: row ``i``'s answer equals one of its references exactly."""
+    return matches(compare(generated, lengths, references, reference_lengths))
+
+
+def exact_match(
+    generated: np.ndarray, lengths: np.ndarray, references: np.ndarray, reference_lengths: np.ndarray
+) -> np.ndarray:
+    """The scalar ``exact_match`` of every row."""
+    return exact_match_scores(compare(generated, lengths, references, reference_lengths))
+
+
+def token_accuracy(
+    generated: np.ndarray, lengths: np.ndarray, references: np.ndarray, reference_lengths: np.ndarray
+) -> np.ndarray:
+    """The scalar ``token_accuracy`` of every row."""
+    return token_accuracy_scores(compare(generated, lengths, references, reference_lengths))
+
+
+BATCHED_METRICS: dict[str, BatchedMetric] = {
+    "exact_match": exact_match,
+    "token_accuracy": token_accuracy,
+}
+"""The metrics of :data:`textgym.metrics.METRICS` that have a numpy version here, by the same name."""
+
+SCORES_OF_COMPARISON: dict[str, Callable[[Comparison], np.ndarray]] = {
+    "exact_match": exact_match_scores,
+    "token_accuracy": token_accuracy_scores,
+}
+"""The same metrics, from a :class:`Comparison` already made (to score and check success with one comparison)."""

@@ -42,7 +42,7 @@ class GeneratorStreams:
         block: 64-bit outputs fetched per top-up of one row (each gives two 32-bit values).
     """
 
-    def __init__(self, size: int, block: int = 128) -> None:
+    def __init__(self, size: int, block: int = 256) -> None:
         self.size = size
         self.block = block
         self._generators: list[np.random.Generator | None] = [None] * size

@@ -12,14 +12,14 @@ from __future__ import annotations
 import functools
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from itertools import chain
 from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
-from textgym.batched_metrics import BATCHED_METRICS, matches_reference
+from textgym.batched_metrics import BATCHED_METRICS, SCORES_OF_COMPARISON, compare, matches, matches_reference
 from textgym.conversation import Reply
 from textgym.metrics import Metric, get_metric
 from textgym.random_streams import GeneratorStreams
@@ -134,8 +134,9 @@ class ExampleBatch:
         return len(self.prompts)
 
     def __getitem__(self, rows: np.ndarray | slice) -> ExampleBatch:
-        """The batch of the selected rows (an index array, boolean mask or slice)."""
-        return ExampleBatch(*(array[rows] for array in self.arrays()))
+        """The batch of the selected rows (an index array, boolean mask or slice); each array is gathered when it is
+        first read, so a reader pays only for what it reads."""
+        return _SelectedRows(self, rows)
 
     def assign(self, rows: np.ndarray, examples: Sequence[Example]) -> None:
         """Put ``examples[k]`` in row ``rows[k]``; a prompt longer than the prompt width raises ``ValueError``."""
@@ -191,6 +192,23 @@ class ExampleBatch:
         extra = num_references - current
         self.reference_ids = np.concatenate([self.reference_ids, np.zeros((size, extra, width), np.int64)], axis=1)
         self.reference_lengths = np.concatenate([self.reference_lengths, np.full((size, extra), -1, np.int64)], axis=1)
+
+
+class _SelectedRows(ExampleBatch):
+    """Rows of an :class:`ExampleBatch`, each array gathered from it when first read."""
+
+    def __init__(self, source: ExampleBatch, rows: np.ndarray | slice) -> None:  # the fields stay unset until read
+        self._source, self._rows = source, rows
+
+    def __getattr__(self, name: str) -> Any:  # called only for attributes not set yet
+        if name not in _FIELD_NAMES:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        value = getattr(self._source, name)[self._rows]
+        setattr(self, name, value)
+        return value
+
+
+_FIELD_NAMES = frozenset(item.name for item in fields(ExampleBatch))
 
 
 class Task:
@@ -318,6 +336,17 @@ class Task:
         if batched is not None and self.keeps_default("score"):
             return batched(generated, lengths, examples.reference_ids, examples.reference_lengths)
         return np.array([self.score(ids, example) for ids, example in _rows(generated, lengths, examples)], np.float64)
+
+    def score_and_success_batch(
+        self, generated: np.ndarray, lengths: np.ndarray, examples: ExampleBatch
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`score_batch` and :meth:`is_success_batch` together: for a task that keeps both defaults and an
+        exact-match-family metric, from one comparison of answers and references."""
+        scores_of = SCORES_OF_COMPARISON.get(self.metric_name)
+        if scores_of is not None and self.keeps_default("score") and self.keeps_default("is_success"):
+            comparison = compare(generated, lengths, examples.reference_ids, examples.reference_lengths)
+            return scores_of(comparison), matches(comparison)
+        return self.score_batch(generated, lengths, examples), self.is_success_batch(generated, lengths, examples)
 
     def is_success_batch(self, generated: np.ndarray, lengths: np.ndarray, examples: ExampleBatch) -> np.ndarray:
         """Success (bool ``(N,)``) of N answers, laid out as in :meth:`score_batch`."""

@@ -132,18 +132,20 @@ class CharTokenizer(Tokenizer):
         """The code point of each id's character (0 for the special tokens, which have none)."""
 
     def decode_batch(self, ids: np.ndarray, lengths: np.ndarray, skip_special: bool = True) -> np.ndarray:
-        inside = np.arange(ids.shape[1]) < lengths[:, None]
-        plain = ~(inside & ((ids < self.num_special) | (ids >= self.vocab_size))).any(axis=1)
-        if not plain.all():  # rows with special tokens or bad ids are decoded one by one
+        if ids.size and (ids.min() < 0 or ids.max() >= self.vocab_size):
+            return super().decode_batch(ids, lengths, skip_special)  # raises, naming the bad id
+        # Each row as code points, 0 for special tokens and after the row's length: a numpy unicode string, which
+        # numpy turns into str without the 0s at its end.
+        code_points = self.code_points[ids] * (np.arange(ids.shape[1]) < lengths[:, None])
+        plain = np.count_nonzero(code_points, axis=1) == lengths  # no special token inside
+        if not plain.all():  # rows with special tokens are decoded one by one
             texts = np.empty(len(ids), dtype=object)
             texts[~plain] = super().decode_batch(ids[~plain], lengths[~plain], skip_special)
             texts[plain] = self.decode_batch(ids[plain], lengths[plain])
             return texts
         if ids.shape[1] == 0:
             return np.full(len(ids), "", dtype=object)
-        code_points = np.where(inside, self.code_points[np.where(inside, ids, 0)], 0).astype("<u4", copy=False)
-        # A row of code points is a numpy unicode string; numpy drops the 0s after the text when making str.
-        return code_points.view(f"<U{ids.shape[1]}").reshape(len(ids)).astype(object)
+        return code_points.astype("<u4", copy=False).view(f"<U{ids.shape[1]}").reshape(len(ids)).astype(object)
 
     def split(self, text: str) -> list[str]:
         return list(text)

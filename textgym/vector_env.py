@@ -189,20 +189,20 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
                 )
             restarting, rows = self._all_rows[:0], self._all_rows
 
-        finished, examples, rewards = self._advance(rows, actions[rows])
+        finished, success, rewards = self._advance(rows, actions[rows])
         terminated = self._flags(finished)
         info: dict[str, Any] = {}
         if self.autoreset_mode == AutoresetMode.SAME_STEP and finished.size:
             info["final_obs"] = self._object_column(finished, self._obs[finished])
             info["_final_obs"] = terminated.copy()
-            final_info = self._final_info(finished, examples)
+            final_info = self._final_info(finished, success)
             final_info["action_mask"] = np.zeros((self.num_envs, self.single_action_space.n), dtype=bool)
             final_info["action_mask"][finished] = self._masks(finished)
             final_info["_action_mask"] = terminated.copy()
             info["final_info"], info["_final_info"] = final_info, terminated.copy()
             restarting = finished
         elif finished.size:
-            info.update(self._final_info(finished, examples))
+            info.update(self._final_info(finished, success))
         if restarting.size:
             info.update(self._start_episodes(restarting))
         info["action_mask"], info["_action_mask"] = self._masks(), np.ones(self.num_envs, dtype=bool)
@@ -224,8 +224,8 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
             for example, obs, count in episodes
         )
 
-    def _advance(self, rows: np.ndarray, tokens: np.ndarray) -> tuple[np.ndarray, ExampleBatch, np.ndarray]:
-        """Play ``tokens`` in the conversations of ``rows``; return the rows that terminated, their examples and
+    def _advance(self, rows: np.ndarray, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Play ``tokens`` in the conversations of ``rows``; return the rows that terminated, their success and
         every reward."""
         self._generated[rows, self._filled[rows]] = tokens
         self._filled[rows] += 1
@@ -249,12 +249,13 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
             )
             rewards[ongoing] = progress - self._scores[ongoing]
             self._scores[ongoing] = progress
-        examples = self._examples(finished)
+        success = np.zeros(0, dtype=bool)
         if finished.size:
-            scores = self.task.score_batch(self._generated[finished], self._lengths[finished], examples)
+            answers, lengths = self._generated[finished], self._lengths[finished]
+            scores, success = self.task.score_and_success_batch(answers, lengths, self._examples(finished))
             rewards[finished] = scores - self._scores[finished] if self.reward_mode == "dense" else scores
             self._scores[finished] = scores
-        return finished, examples, rewards
+        return finished, success, rewards
 
     def _reply(self, rows: np.ndarray, cut: np.ndarray) -> np.ndarray:
         """End the agent's turn in ``rows`` (``cut``: at the turn length limit, without ``<eot>``) and append the user's
@@ -272,11 +273,10 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
         self._turn_lengths[rows] = 0
         return np.array(ending, dtype=np.intp)
 
-    def _final_info(self, finished: np.ndarray, examples: ExampleBatch) -> dict[str, Any]:
+    def _final_info(self, finished: np.ndarray, success: np.ndarray) -> dict[str, Any]:
         """``generated``, ``score``, ``success`` and the task's :meth:`~textgym.task.Task.final_info` of the episodes
-        that just ended in ``finished`` (with their ``examples``); also counts them for the curriculum."""
+        that just ended in ``finished`` (with their ``success``); also counts them for the curriculum."""
         answers, lengths = self._generated[finished], self._lengths[finished]
-        success = self.task.is_success_batch(answers, lengths, examples)
         if self.curriculum is not None:
             for succeeded in success.tolist():
                 self.curriculum.record(succeeded)

@@ -190,13 +190,15 @@ class AlgorithmicTask(Task):
     def _batch_of(self, draws: Draws, chosen: np.ndarray) -> ExampleBatch:
         """The examples of the draws in rows ``chosen`` of ``draws``, with their texts and token ids."""
         prompts, answers = draws.prompts[chosen], draws.answers[chosen]
-        answer_texts = self.tokenizer.decode_batch(answers, draws.answer_lengths[chosen])
+        prompt_texts = self.tokenizer.decode_batch(prompts, draws.prompt_lengths[chosen])
+        same = draws.answers is draws.prompts  # a copying task decodes its texts once
+        answer_texts = prompt_texts if same else self.tokenizer.decode_batch(answers, draws.answer_lengths[chosen])
         prompt_ids = np.zeros((len(chosen), self.max_prompt_len), dtype=np.int64)
         prompt_ids[:, : prompts.shape[1]] = prompts
         answer_ids = np.zeros((len(chosen), 1, self.max_gen_len), dtype=np.int64)
         answer_ids[:, 0, : answers.shape[1]] = answers
         return ExampleBatch(
-            prompts=self.tokenizer.decode_batch(prompts, draws.prompt_lengths[chosen]),
+            prompts=prompt_texts,
             references=np.fromiter(zip(answer_texts), dtype=object, count=len(chosen)),
             prompt_ids=prompt_ids,
             prompt_lengths=draws.prompt_lengths[chosen],
