@@ -77,6 +77,26 @@ def test_native_returns_exactly_what_sync_returns(env_id, num_envs, mode, reward
         assert_same(native.step(actions), sync.step(actions), f"step {step}")
 
 
+@pytest.mark.parametrize("env_id", ["textgym/Copy-v0", "textgym/Addition-v0", "textgym/DuplicatedInput-v0"])
+def test_long_runs_match_sync_through_many_queue_and_stream_top_ups(env_id):
+    """Hundreds of episodes per sub-environment: examples drawn ahead in many batches, random values fetched in many
+    blocks, and a partial reset without a seed in between (the queue goes on) and with one (it starts over)."""
+    native, sync = pair(env_id, 3, AutoresetMode.SAME_STEP)
+    assert_same(native.reset(seed=11), sync.reset(seed=11), "reset")
+    rng = np.random.default_rng(11)
+    episodes = 0
+    for step in range(1500):
+        actions = mixed_actions(sync, rng, 0.8)
+        native_step = native.step(actions)
+        assert_same(native_step, sync.step(actions), f"step {step}")
+        episodes += int(native_step[2].sum())
+        if step in (700, 1100):
+            seed = None if step == 700 else [None, 5, None]
+            options = {"reset_mask": np.array([True, True, False])}
+            assert_same(native.reset(seed=seed, options=options), sync.reset(seed=seed, options=options), "reset")
+    assert episodes >= 3 * 200
+
+
 @pytest.mark.parametrize("env_id", LANGUAGE_IDS)
 @pytest.mark.parametrize("mode", MODES)
 def test_language_tasks_native_returns_exactly_what_sync_returns(env_id, mode):

@@ -55,7 +55,12 @@ class GeneratorStreams:
         seed drops the values buffered from the old generator."""
         if seed is None and self._generators[row] is not None:
             return
-        self._generators[row], _ = seeding.np_random(seed)
+        self.use(row, seeding.np_random(seed)[0])
+
+    def use(self, row: int, generator: np.random.Generator) -> None:
+        """Read ``row``'s values from ``generator`` (fresh: none of its 32-bit halves kept back), dropping those
+        buffered from the old one."""
+        self._generators[row] = generator
         self._start[row] = self._end[row] = 0
 
     def generator(self, row: int) -> np.random.Generator:

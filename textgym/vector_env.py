@@ -26,10 +26,13 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
     Sub-environment ``i`` plays exactly the episodes that a :class:`~textgym.env.TextGenEnv` with the same options
     plays: for the same seeds and actions, this environment returns what Gymnasium's ``SyncVectorEnv`` over
     ``TextGenEnv`` returns (observations, rewards, terminations, truncations and infos), in every autoreset mode.
-    ``step`` updates all sub-environments with array operations. Python code runs per sub-environment only where
-    an episode starts (the task draws its example) or ends (its answer is decoded for ``info["generated"]``), and,
-    for a dialogue task, where an agent turn ends (the task's simulated user replies); the task scores all finished
-    answers in one call (:meth:`~textgym.task.Task.score_batch`, in numpy for the exact-match family of metrics).
+    ``step`` updates all sub-environments with array operations. New examples come from an
+    :class:`~textgym.example_queue.ExampleQueue`, which draws each sub-environment's next examples ahead, many at a
+    time, with :meth:`~textgym.task.Task.sample_batch` (array operations over all sub-environments for the
+    algorithmic tasks but Dyck; one ``sample`` call per example for the others); the task scores all finished
+    answers in one call (:meth:`~textgym.task.Task.score_and_success_batch`, in numpy for the exact-match family
+    of metrics). Python code runs per sub-environment for a task that scores or masks in Python, and, for a
+    dialogue task, where an agent turn ends (the task's simulated user replies).
 
     ``gym.make_vec("textgym/Copy-v0", num_envs=N)`` returns this class (it is every ID's ``vector_entry_point``);
     ``gym.make_vec(..., vectorization_mode="sync")`` gives ``SyncVectorEnv`` over ``TextGenEnv`` instead.
@@ -70,8 +73,9 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
 
     ``reset(seed=s)`` seeds sub-environment ``i`` with ``s + i``, and ``reset(seed=[s0, s1, ...])`` with ``s_i``,
     exactly as ``SyncVectorEnv`` does; each sub-environment then draws its following episodes from its own
-    generator, so a vector of N gives the same episodes as N single environments. ``seed=None`` keeps the
-    generators (or seeds them from entropy the first time).
+    generator, so a vector of N gives the same episodes as N single environments (drawing some of them ahead
+    changes none). ``seed=None`` keeps the generators and what was drawn ahead (or seeds them from entropy the
+    first time).
 
     ## Curriculum
 
@@ -178,13 +182,13 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
         autoreset and infos."""
         actions = self._check_actions(actions)
         self._check_started()
-        if self.autoreset_mode == AutoresetMode.NEXT_STEP and self._ended.any():
-            restarting = np.flatnonzero(self._ended)
+        restarting = np.flatnonzero(self._ended)
+        if self.autoreset_mode == AutoresetMode.NEXT_STEP and restarting.size:
             rows = np.flatnonzero(~self._ended)
         else:
-            if self.autoreset_mode == AutoresetMode.DISABLED and self._ended.any():
+            if self.autoreset_mode == AutoresetMode.DISABLED and restarting.size:
                 raise ResetNeeded(
-                    f"sub-environments {np.flatnonzero(self._ended).tolist()} terminated and autoreset is disabled; "
+                    f"sub-environments {restarting.tolist()} terminated and autoreset is disabled; "
                     "restart them with reset(options={'reset_mask': mask}) before stepping"
                 )
             restarting, rows = self._all_rows[:0], self._all_rows
@@ -348,7 +352,7 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
     def _object_column(self, rows: np.ndarray, values: Iterable[Any]) -> np.ndarray:
         """An object array over the sub-environments holding ``values`` (an object array or any iterable) at
         ``rows`` (each value kept whole, tuples and arrays included) and None elsewhere."""
-        column = np.full(self.num_envs, None, dtype=object)
+        column = np.empty(self.num_envs, dtype=object)  # None everywhere
         if not (isinstance(values, np.ndarray) and values.dtype == object):
             values = np.fromiter(values, dtype=object, count=len(rows))
         column[rows] = values
