@@ -27,10 +27,8 @@ BatchedMetric = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.nd
 class Comparison(NamedTuple):
     """Answers laid side by side with their references: what every metric here reads, computed once."""
 
-    equal: np.ndarray
-    """bool ``(N, R, W)``: where answer and reference hold the same id."""
-    compared: np.ndarray
-    """bool ``(N, R, W)``: where both have a token."""
+    agreeing: np.ndarray
+    """int ``(N, R)``: the positions where answer and reference hold the same id."""
     lengths: np.ndarray
     """int ``(N,)``: the answers' lengths."""
     reference_lengths: np.ndarray
@@ -50,19 +48,20 @@ def compare(
         )
     if references.shape[2] < width:
         raise ValueError(f"references are {references.shape[2]} slots wide, fewer than the answers' {width}")
-    missing = np.flatnonzero((reference_lengths < 0).all(axis=1))
-    if missing.size:
-        raise ValueError(f"rows {missing.tolist()} have no reference; every answer needs at least one to be scored")
-    references = references[:, :, :width]
+    if num_rows and reference_lengths.max(axis=1).min() < 0:
+        missing = np.flatnonzero(reference_lengths.max(axis=1) < 0).tolist()
+        raise ValueError(f"rows {missing} have no reference; every answer needs at least one to be scored")
     compared = np.arange(width) < np.minimum(lengths[:, None], reference_lengths)[:, :, None]
-    return Comparison(generated[:, None, :] == references, compared, lengths, reference_lengths)
+    agreeing = np.add.reduce((generated[:, None, :] == references[:, :, :width]) & compared, axis=-1)
+    return Comparison(agreeing, lengths, reference_lengths)
 
 
 def matches(comparison: Comparison) -> np.ndarray:
-    """Boolean ``(N,)``: row ``i``'s answer equals one of its references exactly."""
-    equal, compared, lengths, reference_lengths = comparison
-    same_length = lengths[:, None] == reference_lengths
-    return (same_length & (equal | ~compared).all(axis=-1)).any(axis=1)
+    """Boolean ``(N,)``: row ``i``'s answer equals one of its references exactly (same length, every position
+    agreeing)."""
+    agreeing, lengths, reference_lengths = comparison
+    exact = (reference_lengths == lengths[:, None]) & (agreeing == lengths[:, None])
+    return exact[:, 0] if exact.shape[1] == 1 else exact.any(axis=1)
 
 
 def exact_match_scores(comparison: Comparison) -> np.ndarray:
@@ -72,10 +71,11 @@ def exact_match_scores(comparison: Comparison) -> np.ndarray:
 
 def token_accuracy_scores(comparison: Comparison) -> np.ndarray:
     """Best over the references of (positions that agree) / (the longer length); 1.0 for two empty sequences."""
-    equal, compared, lengths, reference_lengths = comparison
-    agreeing = (equal & compared).sum(axis=-1)
+    agreeing, lengths, reference_lengths = comparison
     longer = np.maximum(lengths[:, None], reference_lengths)
-    scores = np.where(longer == 0, 1.0, agreeing / np.maximum(longer, 1))
+    scores = np.divide(agreeing, longer, out=np.ones(longer.shape), where=longer > 0)
+    if scores.shape[1] == 1:  # one reference per row, as most tasks have
+        return scores[:, 0]
     scores[reference_lengths < 0] = -np.inf  # rows with fewer references: the missing ones never count
     return scores.max(axis=1)
 

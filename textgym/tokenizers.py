@@ -137,7 +137,7 @@ class CharTokenizer(Tokenizer):
         # Each row as code points, 0 for special tokens and after the row's length: a numpy unicode string, which
         # numpy turns into str without the 0s at its end.
         code_points = self.code_points[ids] * (np.arange(ids.shape[1]) < lengths[:, None])
-        plain = np.count_nonzero(code_points, axis=1) == lengths  # no special token inside
+        plain = np.add.reduce(code_points > 0, axis=1) == lengths  # no special token inside
         if not plain.all():  # rows with special tokens are decoded one by one
             texts = np.empty(len(ids), dtype=object)
             texts[~plain] = super().decode_batch(ids[~plain], lengths[~plain], skip_special)
