@@ -157,6 +157,7 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
         self._scores = np.zeros(n, dtype=np.float64)  # the latest progress (dense) or score of each episode
         self._ended = np.zeros(n, dtype=bool)
         self._started = np.zeros(n, dtype=bool)
+        self._all_started = False  # self._started.all(), kept up to date by reset
         # Each sub-environment's examples, drawn ahead in bulk (on demand with a curriculum, whose level may change).
         self._queue = ExampleQueue(self.task, n, self.split, depth=16 if self.curriculum is None else 1)
         self._slots = np.arange(n) * self._queue.depth  # where in the queue each sub-environment's example is
@@ -171,6 +172,7 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
         for i in rows.tolist():
             self._queue.seed(i, seeds[i])
         self._started[rows] = True
+        self._all_started = bool(self._started.all())
         info = self._start_episodes(rows)
         masks = np.zeros((self.num_envs, self.single_action_space.n), dtype=bool)
         masks[rows] = self._masks(rows)
@@ -381,7 +383,7 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
         return array.astype(np.int64, copy=False)
 
     def _check_started(self) -> None:
-        if not self._started.all():
+        if not self._all_started:
             raise ResetNeeded(
                 f"sub-environments {np.flatnonzero(~self._started).tolist()} were never reset; call reset() first"
             )

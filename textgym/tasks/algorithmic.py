@@ -64,8 +64,9 @@ class Draws(NamedTuple):
     ends: np.ndarray
     """int64 ``(M, A)``: the values a row has consumed once its draw ``a`` is made."""
     exact: np.ndarray
-    """bool ``(M, A)``: whether numpy would have made draws ``0..a`` from these values too (False once a value
-    falls where numpy's ``integers`` rejects it and draws again; the row is then replayed one value at a time)."""
+    """bool ``(M,)``: whether numpy would make these draws from the values too: False when a value of the row's
+    window is one that numpy's ``integers`` rejects and draws again (a chance below ``A * n / 2**32``); the row's
+    next example is then replayed one value at a time."""
 
 
 class AlgorithmicTask(Task):
@@ -162,12 +163,12 @@ class AlgorithmicTask(Task):
             draws = self.draw_batch(streams.window(rows[pending], attempts * per_draw), low, high, attempts)
             code_points = self.tokenizer.code_points[draws.prompts]
             in_split = split_of_batch(code_points, draws.prompt_lengths) == split_index
-            accepted = in_split.reshape(len(pending), attempts) & draws.exact
+            accepted = in_split.reshape(len(pending), attempts) & draws.exact[:, None]
             kept = accepted & (np.cumsum(accepted, axis=1) <= count)  # each row's first `count` accepted draws
             got = kept.sum(axis=1)
-            # A row stops after its last kept draw, or after all draws when it keeps none and all were exact.
+            # A row stops after its last kept draw, or after all draws when it keeps none.
             last = np.where(got > 0, attempts - 1 - kept[:, ::-1].argmax(axis=1), attempts - 1)
-            moving = (got > 0) | draws.exact[:, -1]
+            moving = draws.exact
             streams.advance(rows[pending[moving]], draws.ends[moving, last[moving]])
             owners, chosen = np.nonzero(kept)
             if owners.size:
@@ -250,27 +251,22 @@ class SymbolTask(AlgorithmicTask):
         return (high > low) + high  # the length (when it varies), then one value per symbol
 
     def draw_batch(self, values: np.ndarray, low: int, high: int, attempts: int) -> Draws:
-        rows = np.arange(len(values))
-        starts = np.zeros((len(values), attempts), dtype=np.int64)  # where each draw's symbols start
-        lengths = np.full((len(values), attempts), low, dtype=np.int64)
-        exact = np.ones((len(values), attempts), dtype=bool)
-        if high > low:  # every value read as a length, for the walk below
-            length_draws, length_rejected = lemire(values, high - low + 1)
-        position = np.zeros(len(values), dtype=np.int64)
-        for attempt in range(attempts):  # a draw starts where the one before ended, after its random length
-            if high > low:
-                lengths[:, attempt] += length_draws[rows, position]
-                exact[:, attempt] = ~length_rejected[rows, position]
-                position += 1
-            starts[:, attempt] = position
-            position += lengths[:, attempt]
-        symbols, rejected = lemire(
-            values[rows[:, None, None], starts[:, :, None] + np.arange(high)], len(self.alphabet)
-        )
-        inside = np.arange(high) < lengths[:, :, None]
-        exact = np.logical_and.accumulate(exact & ~(rejected & inside).any(axis=2), axis=1)
-        x = np.where(inside, symbols + self.tokenizer.num_special, 0).reshape(-1, high)
-        ends, lengths = starts + lengths, lengths.reshape(-1)
+        rows, varies = np.arange(len(values)), int(high > low)
+        # Every value read both ways, as a length and as a symbol (a range of one length draws nothing: 0 here).
+        # A draw that starts at value p has the length of p, when lengths vary, then its symbols.
+        length_draws, length_rejected = lemire(values, high - low + 1)
+        symbol_draws, symbol_rejected = lemire(values, len(self.alphabet))
+        next_start = np.arange(values.shape[1]) + varies + low + length_draws  # where the draw after it starts
+        starts = np.zeros((len(values), attempts), dtype=np.int64)
+        for attempt in range(1, attempts):  # the walk from draw to draw
+            starts[:, attempt] = next_start[rows, starts[:, attempt - 1]]
+        lengths = low + length_draws[rows[:, None], starts]
+        positions = starts[:, :, None] + varies + np.arange(high) + values.shape[1] * rows[:, None, None]
+        symbols = symbol_draws.ravel()[positions]  # flat indices: faster than a gather over two axes
+        x = (symbols + self.tokenizer.num_special) * (np.arange(high) < lengths[:, :, None])  # pad 0 after
+        ends = starts + varies + lengths
+        exact = ~(length_rejected | symbol_rejected).any(axis=1)  # conservatively, over the whole window
+        x, lengths = x.reshape(-1, high), lengths.reshape(-1)
         return Draws(*self.prompt_batch(x, lengths), *self.answer_batch(x, lengths), ends, exact)
 
 
@@ -400,7 +396,7 @@ class Addition(AlgorithmicTask):
             [self._digits(a, high), (plus, one), self._digits(b, high), (equals, one)]
         )
         ends = np.broadcast_to(2 * np.arange(1, attempts + 1), (len(values), attempts))
-        exact = np.logical_and.accumulate(~rejected.any(axis=2), axis=1)
+        exact = ~rejected.any(axis=(1, 2))
         return Draws(prompts, prompt_lengths, *self._digits(a + b, high + 1), ends, exact)
 
     def _digits(self, numbers: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
