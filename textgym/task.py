@@ -101,22 +101,26 @@ class ExampleBatch:
     @property
     def examples(self) -> np.ndarray:
         """Object array ``(N,)`` of each row's :class:`Example` (``None`` for a row never assigned)."""
-        for i in np.flatnonzero(np.equal(self.built, None) & np.not_equal(self.prompts, None)).tolist():
-            self.example(i)
+        self._build(np.flatnonzero(np.equal(self.built, None) & np.not_equal(self.prompts, None)))
         return self.built
 
     def example(self, row: int) -> Example | None:
         """The :class:`Example` of ``row``, built from the arrays the first time it is asked for."""
         if self.built[row] is None and self.prompts[row] is not None:
-            count = int((self.reference_lengths[row] >= 0).sum())
-            lengths = self.reference_lengths[row]
-            self.built[row] = Example(
-                self.prompts[row],
-                self.references[row],
-                tuple(self.prompt_ids[row, : self.prompt_lengths[row]].tolist()),
-                tuple(tuple(self.reference_ids[row, r, : lengths[r]].tolist()) for r in range(count)),
-            )
+            self._build(np.array([row]))
         return self.built[row]
+
+    def _build(self, rows: np.ndarray) -> None:
+        """Build the :class:`Example` objects of ``rows`` from the arrays."""
+        arrays = (self.prompts, self.references, self.prompt_ids, self.prompt_lengths)
+        references = zip(self.reference_ids[rows].tolist(), self.reference_lengths[rows].tolist())
+        built = [
+            Example(prompt, texts, tuple(ids[:length]), _cut(*reference_columns), _NO_META)
+            for (prompt, texts, ids, length), reference_columns in zip(
+                zip(*(array[rows].tolist() for array in arrays)), references
+            )
+        ]
+        self.built[rows] = np.fromiter(built, dtype=object, count=len(built))
 
     def arrays(self) -> tuple[np.ndarray, ...]:
         """The arrays, in the order of the fields."""
@@ -426,6 +430,16 @@ def check_split(split: str) -> str:
     return split
 
 
+_NO_META: Mapping[str, Any] = MappingProxyType({})
+"""The meta of an example built from an :class:`ExampleBatch`'s arrays (the tasks that sample in batches have
+none); read-only, so every such example can share it."""
+
+
+def _cut(reference_ids: list[list[int]], lengths: list[int]) -> tuple[tuple[int, ...], ...]:
+    """A row's references from its padded ids and lengths (``-1``: no reference)."""
+    return tuple(tuple(ids[:length]) for ids, length in zip(reference_ids, lengths) if length >= 0)
+
+
 def split_of(key: str) -> str:
     """The split a generated prompt belongs to, fixed by a stable hash of its text: 80% train, 10% validation,
     10% test. Generated tasks draw until the prompt falls in the asked split, so the splits never share a prompt."""
@@ -499,7 +513,7 @@ def no_prompt_in_split(split: str, max_tries: int) -> ValueError:
 
 def _rows(generated: np.ndarray, lengths: np.ndarray, examples: ExampleBatch) -> Iterator[tuple[list[int], Example]]:
     """Each row's answer (its first ``lengths[i]`` ids, as a list) with the row's example."""
-    return ((row[:n].tolist(), example) for row, n, example in zip(generated, lengths, examples.examples))
+    return ((row[:n], example) for row, n, example in zip(generated.tolist(), lengths.tolist(), examples.examples))
 
 
 def _write_left_aligned(
