@@ -1,11 +1,14 @@
 """The command line of the benchmark runner: ``textgym-bench`` and ``python -m benchmarks``.
 
 ``textgym-bench`` alone runs the ``quick`` suite with one worker per core and prints the summary table.
+``textgym-bench perf-env ...`` and ``textgym-bench perf-agent ...`` run the throughput benchmarks
+(:mod:`benchmarks.perf_env`, :mod:`benchmarks.perf_agent`) with the options that follow.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from pathlib import Path
@@ -14,6 +17,9 @@ from benchmarks.executors import EXECUTORS, make_executor
 from benchmarks.report import SUMMARY_MD
 from benchmarks.runner import run_suite
 from benchmarks.suite import SuiteError, load_suite
+
+PERF_COMMANDS = {"perf-env": "benchmarks.perf_env", "perf-agent": "benchmarks.perf_agent"}
+"""Subcommands that run a throughput benchmark instead of a suite: name -> module with a ``main(argv)``."""
 
 
 def positive_int(text: str) -> int:
@@ -35,7 +41,12 @@ def parser() -> argparse.ArgumentParser:
         prog="textgym-bench",
         description="Compare agents on textgym environments at equal environment-step budgets, over seeds.",
     )
-    p.add_argument("suite", nargs="?", default="quick", help="'quick' (default), 'full' or a path to a suite .toml")
+    p.add_argument(
+        "suite",
+        nargs="?",
+        default="quick",
+        help="'quick' (default), 'full' or a path to a suite .toml; or 'perf-env' / 'perf-agent' and their options",
+    )
     p.add_argument("--envs", nargs="+", metavar="ID", help="environment IDs to run instead of the suite's")
     p.add_argument("--agents", nargs="+", metavar="NAME", help="agent names to run instead of the suite's")
     p.add_argument("--seeds", type=positive_int, metavar="N", help="number of seeds (seeds 0 .. N-1)")
@@ -52,13 +63,17 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run ``textgym-bench`` with ``argv`` (default: ``sys.argv[1:]``); 0 when every trial is ok, 1 when one
     failed or could not run, 2 for a bad suite or option."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in PERF_COMMANDS:
+        importlib.import_module(PERF_COMMANDS[argv[0]]).main(argv[1:])
+        return 0
     args = parser().parse_args(argv)
     try:
         suite = load_suite(args.suite).with_overrides(
             envs=args.envs, agents=args.agents, seeds=args.seeds, steps=args.steps, eval_every=args.eval_every
         )
         out_dir = args.out if args.out is not None else Path("results") / suite.name
-        command = ["textgym-bench", *(sys.argv[1:] if argv is None else argv)]
+        command = ["textgym-bench", *argv]
         outcome = run_suite(suite, out_dir, make_executor(args.executor, args.workers), command=command)
     except SuiteError as error:
         print(f"textgym-bench: error: {error}", file=sys.stderr)

@@ -43,3 +43,14 @@ def test_quick_run_writes_measurements_ratios_memory_and_targets(tmp_path, capsy
 
     printed = capsys.readouterr().out
     assert "native/SyncVectorEnv" in printed and "KiB per env" in printed and f"wrote {out}" in printed
+
+
+def test_the_runner_cli_runs_the_throughput_benchmarks(monkeypatch):
+    from benchmarks import cli, perf_agent
+
+    calls = []
+    monkeypatch.setattr(perf_env, "main", lambda argv: calls.append(("env", argv)))
+    monkeypatch.setattr(perf_agent, "main", lambda argv: calls.append(("agent", argv)))
+    assert cli.main(["perf-env", "--quick", "--out", "x.json"]) == 0
+    assert cli.main(["perf-agent", "--quick"]) == 0
+    assert calls == [("env", ["--quick", "--out", "x.json"]), ("agent", ["--quick"])]
