@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from textgym import TASKS
 from textgym.example_queue import ExampleQueue
 from textgym.random_streams import GeneratorStreams, StreamGenerator, lemire
-from textgym.task import SPLIT_SHARES, SPLITS, split_of, split_of_batch
+from textgym.task import SPLIT_SHARES, SPLITS, ExampleBatch, split_of, split_of_batch
 from textgym.tasks import make_task
 from textgym.tasks.algorithmic import AlgorithmicTask
 from textgym.tokenizers import CharTokenizer
@@ -182,3 +182,24 @@ def test_char_decode_batch_is_decode_row_by_row(rows, skip_special):
     ids[0, 0], lengths[0] = 8, max(lengths[0], 1)
     with pytest.raises(ValueError, match="token id 8"):
         tokenizer.decode_batch(ids, lengths)
+
+
+def test_sampled_batches_keep_ids_and_decode_their_texts_when_read():
+    task = make_task("Reverse")
+    streams = GeneratorStreams(3)
+    for row in range(3):
+        streams.seed(row, row)
+    batch, counts = task.sample_batch(streams, np.arange(3), count=4)
+    assert batch.tokenizer is task.tokenizer and np.equal(batch.prompts, None).all()  # no Python objects held
+    examples = batch.examples.tolist()
+    prompts, references = batch.texts(np.arange(len(batch)))
+    assert prompts.tolist() == [example.prompt for example in examples]
+    assert references.tolist() == [example.references for example in examples]
+    assert task.tokenizer.decode_padded_batch(batch.prompt_ids).tolist() == prompts.tolist()
+
+    stored = ExampleBatch.from_examples(examples[:1], task.max_prompt_len, task.max_gen_len)
+    with pytest.raises(ValueError, match="stored"):
+        stored.put(np.array([0]), batch[np.array([1])])  # one batch cannot mix stored and decoded texts
+    empty = ExampleBatch.empty(2, task.max_prompt_len, task.max_gen_len)
+    empty.put(np.array([1]), batch[np.array([2])])  # an empty batch takes the other's way
+    assert empty.tokenizer is task.tokenizer and empty.examples.tolist() == [None, examples[2]]

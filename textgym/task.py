@@ -45,12 +45,15 @@ class ExampleBatch:
     writes and batched scoring and the vector environment read. Rows are replaced as episodes restart
     (:meth:`assign`, :meth:`put`).
 
-    A batch drawn by a task's :meth:`Task.sample_batch` may hold only the arrays; the :class:`Example` object of
-    such a row is built from them when :attr:`examples` is first read.
+    A batch drawn by a task's :meth:`Task.sample_batch` may hold only the id arrays, with a ``tokenizer``: the
+    texts of its rows are then their ids decoded (:meth:`texts`), and the :class:`Example` object of a row is built
+    when :attr:`examples` is first read. Holding no Python objects for examples drawn ahead keeps a large batch
+    light on memory and caches.
 
     Attributes:
-        prompts: object array ``(N,)`` of each row's prompt text (``None`` until assigned).
-        references: object array ``(N,)`` of each row's tuple of reference texts.
+        prompts: object array ``(N,)`` of each row's prompt text (``None`` until assigned; not read when the batch
+            has a ``tokenizer``).
+        references: object array ``(N,)`` of each row's tuple of reference texts (likewise).
         prompt_ids: int64 ``(N, P)``: each prompt's ids, left-aligned, pad (0) after.
         prompt_lengths: int64 ``(N,)``.
         reference_ids: int64 ``(N, R, W)``: reference ``r`` of row ``i`` in ``[i, r]``, left-aligned, pad after, cut
@@ -59,6 +62,8 @@ class ExampleBatch:
         reference_lengths: int64 ``(N, R)``: full reference lengths; ``-1`` where the row has fewer references.
         built: object array ``(N,)`` of the :class:`Example` objects built so far, ``None`` for a row to be built
             from the arrays (which then hold its whole references) or not assigned.
+        tokenizer: ``None``, or the tokenizer whose decoding of each row's ids gives its texts; its rows then all
+            have a non-empty prompt (``prompt_lengths > 0`` marks the assigned ones).
     """
 
     prompts: np.ndarray
@@ -68,11 +73,20 @@ class ExampleBatch:
     reference_ids: np.ndarray
     reference_lengths: np.ndarray
     built: np.ndarray
+    tokenizer: Tokenizer | None = None
 
     @classmethod
-    def empty(cls, size: int, prompt_width: int, reference_width: int, num_references: int = 1) -> ExampleBatch:
+    def empty(
+        cls,
+        size: int,
+        prompt_width: int,
+        reference_width: int,
+        num_references: int = 1,
+        tokenizer: Tokenizer | None = None,
+    ) -> ExampleBatch:
         """``size`` unassigned rows for prompts of at most ``prompt_width`` ids and answers of ``reference_width``."""
         return cls(
+            tokenizer=tokenizer,
             prompts=np.full(size, None, dtype=object),
             references=np.full(size, None, dtype=object),
             prompt_ids=np.zeros((size, prompt_width), dtype=np.int64),
@@ -96,43 +110,57 @@ class ExampleBatch:
         for batch in batches:
             if batch.reference_ids.shape[1] < num_references:
                 batch._grow_references(num_references)
-        return cls(*(np.concatenate(arrays) for arrays in zip(*(batch.arrays() for batch in batches))))
+        arrays = (np.concatenate(columns) for columns in zip(*(batch.arrays() for batch in batches)))
+        return cls(*arrays, tokenizer=next((batch.tokenizer for batch in batches if batch.tokenizer), None))
+
+    def texts(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The prompts and the tuples of references of ``rows`` (object arrays): stored, or decoded from the ids
+        when the batch has a ``tokenizer``."""
+        if self.tokenizer is None:
+            return self.prompts[rows], self.references[rows]
+        decode = self.tokenizer.decode_padded_batch
+        prompts = decode(self.prompt_ids[rows])
+        ids = self.reference_ids[rows]
+        columns = [decode(ids[:, r]) for r in range(ids.shape[1])]
+        if len(columns) == 1:  # one reference per row
+            references = zip(columns[0])
+        else:
+            present = (self.reference_lengths[rows] >= 0).tolist()
+            references = (tuple(t for t, kept in zip(row, keep) if kept) for row, keep in zip(zip(*columns), present))
+        return prompts, np.fromiter(references, dtype=object, count=len(prompts))
+
+    def _assigned(self) -> np.ndarray:
+        """Bool ``(N,)``: the rows that hold an example."""
+        return np.not_equal(self.prompts, None) if self.tokenizer is None else self.prompt_lengths > 0
 
     @property
     def examples(self) -> np.ndarray:
         """Object array ``(N,)`` of each row's :class:`Example` (``None`` for a row never assigned)."""
-        self._build(np.flatnonzero(np.equal(self.built, None) & np.not_equal(self.prompts, None)))
+        self._build(np.flatnonzero(np.equal(self.built, None) & self._assigned()))
         return self.built
 
     def example(self, row: int) -> Example | None:
         """The :class:`Example` of ``row``, built from the arrays the first time it is asked for."""
-        if self.built[row] is None and self.prompts[row] is not None:
+        if self.built[row] is None and self._assigned()[row]:
             self._build(np.array([row]))
         return self.built[row]
 
     def _build(self, rows: np.ndarray) -> None:
         """Build the :class:`Example` objects of ``rows`` from the arrays."""
-        arrays = (self.prompts, self.references, self.prompt_ids, self.prompt_lengths)
-        references = zip(self.reference_ids[rows].tolist(), self.reference_lengths[rows].tolist())
+        prompts, references = self.texts(rows)
+        columns = (prompts, references, self.prompt_ids[rows], self.prompt_lengths[rows])
+        reference_columns = zip(self.reference_ids[rows].tolist(), self.reference_lengths[rows].tolist())
         built = [
-            Example(prompt, texts, tuple(ids[:length]), _cut(*reference_columns), _NO_META)
-            for (prompt, texts, ids, length), reference_columns in zip(
-                zip(*(array[rows].tolist() for array in arrays)), references
+            Example(prompt, texts, tuple(ids[:length]), _cut(*reference_column), _NO_META)
+            for (prompt, texts, ids, length), reference_column in zip(
+                zip(*(column.tolist() for column in columns)), reference_columns
             )
         ]
         self.built[rows] = np.fromiter(built, dtype=object, count=len(built))
 
     def arrays(self) -> tuple[np.ndarray, ...]:
         """The arrays, in the order of the fields."""
-        return (
-            self.prompts,
-            self.references,
-            self.prompt_ids,
-            self.prompt_lengths,
-            self.reference_ids,
-            self.reference_lengths,
-            self.built,
-        )
+        return tuple(getattr(self, name) for name in _ARRAY_FIELDS)
 
     def __len__(self) -> int:
         return len(self.prompts)
@@ -177,7 +205,15 @@ class ExampleBatch:
         self.reference_lengths[slots] = reference_lengths
 
     def put(self, rows: np.ndarray, other: ExampleBatch) -> None:
-        """Copy ``other``'s row ``k`` into row ``rows[k]`` (prompt and reference widths must match)."""
+        """Copy ``other``'s row ``k`` into row ``rows[k]`` (prompt and reference widths must match). Both batches
+        must keep their texts the same way (stored, or decoded with one tokenizer); a batch with no example yet
+        takes ``other``'s way."""
+        if other.tokenizer is not self.tokenizer:
+            if self._assigned().any():
+                raise ValueError(
+                    f"cannot put rows whose texts are {_kept_as(other)} into a batch whose texts are {_kept_as(self)}"
+                )
+            self.tokenizer = other.tokenizer
         if other.reference_ids.shape[1] > self.reference_ids.shape[1]:
             self._grow_references(other.reference_ids.shape[1])
         count = other.reference_ids.shape[1]
@@ -198,21 +234,29 @@ class ExampleBatch:
         self.reference_lengths = np.concatenate([self.reference_lengths, np.full((size, extra), -1, np.int64)], axis=1)
 
 
+def _kept_as(batch: ExampleBatch) -> str:
+    return "stored" if batch.tokenizer is None else f"decoded with {batch.tokenizer!r}"
+
+
 class _SelectedRows(ExampleBatch):
     """Rows of an :class:`ExampleBatch`, each array gathered from it when first read."""
 
     def __init__(self, source: ExampleBatch, rows: np.ndarray | slice) -> None:  # the fields stay unset until read
         self._source, self._rows = source, rows
 
+    @property
+    def tokenizer(self) -> Tokenizer | None:  # type: ignore[override]
+        return self._source.tokenizer
+
     def __getattr__(self, name: str) -> Any:  # called only for attributes not set yet
-        if name not in _FIELD_NAMES:
+        if name not in _ARRAY_FIELDS:
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
         value = getattr(self._source, name)[self._rows]
         setattr(self, name, value)
         return value
 
 
-_FIELD_NAMES = frozenset(item.name for item in fields(ExampleBatch))
+_ARRAY_FIELDS = tuple(item.name for item in fields(ExampleBatch) if item.name != "tokenizer")
 
 
 class Task:

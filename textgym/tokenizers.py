@@ -113,6 +113,11 @@ class Tokenizer:
         texts = (self.decode(row[:n], skip_special) for row, n in zip(ids.tolist(), lengths.tolist()))
         return np.fromiter(texts, dtype=object, count=len(ids))
 
+    def decode_padded_batch(self, ids: np.ndarray) -> np.ndarray:
+        """The texts of rows of symbol ids (as :meth:`encode` gives them) followed by ``<pad>`` s, unchecked: for
+        texts a task already encoded (an :class:`~textgym.task.ExampleBatch` holds them so)."""
+        return self.decode_batch(ids, np.add.reduce(ids != self.pad_id, axis=1))
+
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(vocab_size={self.vocab_size}, symbols={_preview(self.tokens[self.num_special :])})"
@@ -130,22 +135,26 @@ class CharTokenizer(Tokenizer):
         super().__init__(symbols)
         self.code_points = np.array([0] * self.num_special + [ord(symbol) for symbol in symbols], dtype="<u4")
         """The code point of each id's character (0 for the special tokens, which have none)."""
+        self._decode_table = np.append(self.code_points, np.uint32(0))  # clipped ids >= vocab_size land on a 0
 
     def decode_batch(self, ids: np.ndarray, lengths: np.ndarray, skip_special: bool = True) -> np.ndarray:
-        if ids.size and (ids.min() < 0 or ids.max() >= self.vocab_size):
-            return super().decode_batch(ids, lengths, skip_special)  # raises, naming the bad id
-        # Each row as code points, 0 for special tokens and after the row's length: a numpy unicode string, which
-        # numpy turns into str without the 0s at its end.
-        code_points = self.code_points[ids] * (np.arange(ids.shape[1]) < lengths[:, None])
-        plain = np.add.reduce(code_points > 0, axis=1) == lengths  # no special token inside
-        if not plain.all():  # rows with special tokens are decoded one by one
+        code_points = self._code_points_of(ids, lengths)
+        plain = np.add.reduce(code_points > 0, axis=1) == lengths  # no special token or bad id inside
+        if not plain.all():  # those rows one by one (a bad id raises there, naming it)
             texts = np.empty(len(ids), dtype=object)
             texts[~plain] = super().decode_batch(ids[~plain], lengths[~plain], skip_special)
-            texts[plain] = self.decode_batch(ids[plain], lengths[plain])
+            texts[plain] = _strings(code_points[plain])
             return texts
-        if ids.shape[1] == 0:
-            return np.full(len(ids), "", dtype=object)
-        return code_points.astype("<u4", copy=False).view(f"<U{ids.shape[1]}").reshape(len(ids)).astype(object)
+        return _strings(code_points)
+
+    def decode_padded_batch(self, ids: np.ndarray) -> np.ndarray:
+        return _strings(self.code_points[ids])  # <pad> has code point 0, which ends the text
+
+    def _code_points_of(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """uint32 code points of the characters of ``ids``: 0 past each row's length, for special tokens and for
+        ids outside the vocabulary (clipped onto the table's two 0 ends)."""
+        table = self._decode_table
+        return np.take(table, ids, mode="clip") * (np.arange(ids.shape[1]) < lengths[:, None])
 
     def split(self, text: str) -> list[str]:
         return list(text)
@@ -265,3 +274,12 @@ def cache_dir() -> Path:
 def _preview(items: Sequence[str], limit: int = 12) -> str:
     shown = " ".join(items[:limit])
     return shown + (" ..." if len(items) > limit else "")
+
+
+def _strings(code_points: np.ndarray) -> np.ndarray:
+    """Object array of the strings whose characters are the rows of ``code_points`` (0s after the text): each row
+    viewed as a numpy unicode string, which numpy makes into ``str`` without the 0s at its end."""
+    if code_points.shape[1] == 0:
+        return np.full(len(code_points), "", dtype=object)
+    rows = np.ascontiguousarray(code_points, dtype="<u4")
+    return rows.view(f"<U{rows.shape[1]}").reshape(len(rows)).astype(object)

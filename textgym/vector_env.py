@@ -311,6 +311,7 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
         max_length = None if self.curriculum is None else self.curriculum.level
         slots = self._slots[rows] = self._queue.pop(rows, max_length)
         held = self._queue.held
+        prompts, references = held.texts(slots)
         self._obs[rows, : self.prompt_len] = held.prompt_ids[slots]
         self._generated[rows] = self.tokenizer.pad_id
         self._filled[rows] = 0
@@ -320,9 +321,9 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
         self._ended[rows] = False
         flags = self._flags(rows)
         return {
-            "prompt": self._object_column(rows, held.prompts[slots]),
+            "prompt": self._object_column(rows, prompts),
             "_prompt": flags,
-            "references": self._object_column(rows, held.references[slots]),
+            "references": self._object_column(rows, references),
             "_references": flags.copy(),
         }
 

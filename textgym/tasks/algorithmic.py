@@ -176,7 +176,9 @@ class AlgorithmicTask(Task):
             # A value that numpy would reject and draw again: replay that row's next example one value at a time.
             for k in np.flatnonzero(~moving).tolist():
                 example = self.sample(StreamGenerator(streams, int(rows[pending[k]])), split, max_length)
-                parts.append((pending[k : k + 1], ExampleBatch.from_examples([example], *self._widths)))
+                replayed = ExampleBatch.from_examples([example], *self._widths)
+                replayed.tokenizer = self.tokenizer  # its texts are its ids decoded, as in the other parts
+                parts.append((pending[k : k + 1], replayed))
             pending, tries = pending[(got == 0) & moving], tries + attempts
         positions = np.concatenate([positions for positions, _ in parts])
         batch = parts[0][1] if len(parts) == 1 else ExampleBatch.concatenate([part for _, part in parts])
@@ -189,23 +191,21 @@ class AlgorithmicTask(Task):
         return self.max_prompt_len, self.max_gen_len
 
     def _batch_of(self, draws: Draws, chosen: np.ndarray) -> ExampleBatch:
-        """The examples of the draws in rows ``chosen`` of ``draws``, with their texts and token ids."""
+        """The examples of the draws in rows ``chosen`` of ``draws``, as token ids."""
         prompts, answers = draws.prompts[chosen], draws.answers[chosen]
-        prompt_texts = self.tokenizer.decode_batch(prompts, draws.prompt_lengths[chosen])
-        same = draws.answers is draws.prompts  # a copying task decodes its texts once
-        answer_texts = prompt_texts if same else self.tokenizer.decode_batch(answers, draws.answer_lengths[chosen])
         prompt_ids = np.zeros((len(chosen), self.max_prompt_len), dtype=np.int64)
         prompt_ids[:, : prompts.shape[1]] = prompts
         answer_ids = np.zeros((len(chosen), 1, self.max_gen_len), dtype=np.int64)
         answer_ids[:, 0, : answers.shape[1]] = answers
-        return ExampleBatch(
-            prompts=prompt_texts,
-            references=np.fromiter(zip(answer_texts), dtype=object, count=len(chosen)),
+        return ExampleBatch(  # texts: the ids decoded, when they are read
+            prompts=np.empty(len(chosen), dtype=object),
+            references=np.empty(len(chosen), dtype=object),
             prompt_ids=prompt_ids,
             prompt_lengths=draws.prompt_lengths[chosen],
             reference_ids=answer_ids,
             reference_lengths=draws.answer_lengths[chosen, None],
-            built=np.full(len(chosen), None, dtype=object),
+            built=np.empty(len(chosen), dtype=object),
+            tokenizer=self.tokenizer,
         )
 
 
