@@ -11,7 +11,8 @@ Arguments shared by every function:
 - ``references``: int array ``(N, R, W')`` with ``W' >= W``; reference ``r`` of row ``i`` left-aligned in
   ``references[i, r]``. Slots past ``W`` may be cut off: an answer of at most ``W`` tokens never reads them.
 - ``reference_lengths``: int array ``(N, R)``: the full length of each reference, ``-1`` where row ``i`` has fewer
-  than ``R`` references. Every row needs at least one reference, as the scalar metrics do.
+  than ``R`` references (its references come first). Every row needs at least one reference, as the scalar
+  metrics do.
 """
 
 from __future__ import annotations
@@ -48,8 +49,8 @@ def compare(
         )
     if references.shape[2] < width:
         raise ValueError(f"references are {references.shape[2]} slots wide, fewer than the answers' {width}")
-    if num_rows and reference_lengths.max(axis=1).min() < 0:
-        missing = np.flatnonzero(reference_lengths.max(axis=1) < 0).tolist()
+    if num_rows and reference_lengths[:, 0].min() < 0:  # references fill each row from the first
+        missing = np.flatnonzero(reference_lengths[:, 0] < 0).tolist()
         raise ValueError(f"rows {missing} have no reference; every answer needs at least one to be scored")
     compared = np.arange(width) < np.minimum(lengths[:, None], reference_lengths)[:, :, None]
     agreeing = np.add.reduce((generated[:, None, :] == references[:, :, :width]) & compared, axis=-1)
