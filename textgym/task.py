@@ -120,8 +120,7 @@ class ExampleBatch:
             return self.prompts[rows], self.references[rows]
         decode = self.tokenizer.decode_padded_batch
         prompts = decode(self.prompt_ids[rows])
-        ids = self.reference_ids[rows]
-        columns = [decode(ids[:, r]) for r in range(ids.shape[1])]
+        columns = [decode(self.reference_ids[rows, r]) for r in range(self.reference_ids.shape[1])]
         if len(columns) == 1:  # one reference per row
             references = zip(columns[0])
         else:

@@ -287,15 +287,13 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
             for succeeded in success.tolist():
                 self.curriculum.record(succeeded)
         texts = self.tokenizer.decode_batch(answers, lengths, skip_special=False)
-        scores = np.zeros(self.num_envs, dtype=np.float64)
-        scores[finished] = self._scores[finished]
+        flags = self._flags(finished)
         succeeded = np.zeros(self.num_envs, dtype=bool)
         succeeded[finished] = success
-        flags = self._flags(finished)
         info = {
             "generated": self._object_column(finished, texts),
             "_generated": flags,
-            "score": scores,
+            "score": np.where(flags, self._scores, 0.0),
             "_score": flags.copy(),
             "success": succeeded,
             "_success": flags.copy(),
