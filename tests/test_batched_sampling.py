@@ -203,3 +203,26 @@ def test_sampled_batches_keep_ids_and_decode_their_texts_when_read():
     empty = ExampleBatch.empty(2, task.max_prompt_len, task.max_gen_len)
     empty.put(np.array([1]), batch[np.array([2])])  # an empty batch takes the other's way
     assert empty.tokenizer is task.tokenizer and empty.examples.tolist() == [None, examples[2]]
+
+
+def test_a_curriculum_never_moves_a_task_between_batched_and_one_by_one_draws():
+    """Addition batches operands below 2**32 only; with 10 digits allowed it draws one by one at every cap (a
+    generator whose values were buffered cannot go back to one-by-one draws)."""
+    for max_length, batched in ((10, False), (9, True)):
+        task = make_task("Addition", max_length=max_length)
+        assert all((task.values_per_draw(1, cap) is not None) is batched for cap in range(1, max_length + 1))
+        queue = ExampleQueue(task, 2, "train", depth=1)
+        queue.seed(0, 4), queue.seed(1, 5)
+        generators = [np.random.default_rng(4), np.random.default_rng(5)]
+        for cap in (max_length - 1, max_length, 2, max_length):
+            slots = queue.pop(np.array([0, 1]), max_length=cap)
+            expected = [task.sample(generator, max_length=cap) for generator in generators]
+            assert queue.held[slots].examples.tolist() == expected
+
+
+def test_word_tokenizer_decodes_padded_rows():
+    from textgym.tokenizers import WordTokenizer
+
+    tokenizer = WordTokenizer(["red", "fox", "runs"])
+    ids = np.array([[3, 4, 0], [5, 0, 0]])
+    assert tokenizer.decode_padded_batch(ids).tolist() == ["red fox", "runs"]

@@ -132,7 +132,9 @@ class AlgorithmicTask(Task):
 
     def values_per_draw(self, low: int, high: int) -> int | None:
         """The most 32-bit random values one draw of :meth:`draw_batch` reads for lengths in ``[low, high]``;
-        ``None`` when the task has no array version for them (then :meth:`sample_batch` calls :meth:`sample`)."""
+        ``None`` when the task has no array version (then :meth:`sample_batch` calls :meth:`sample`). The answer
+        must not depend on ``high`` being lowered by a curriculum: once a generator's values are buffered for
+        batched draws, it cannot be handed back to one-by-one draws."""
         return None
 
     def draw_batch(self, values: np.ndarray, low: int, high: int, attempts: int) -> Draws:
@@ -385,7 +387,8 @@ class Addition(AlgorithmicTask):
         return 0 if self.length_range[0] == 1 else 10 ** (self.length_range[0] - 1)
 
     def values_per_draw(self, low: int, high: int) -> int | None:
-        return 2 if 10**high - self.smallest_operand < 2**32 else None  # two operands of up to 9 digits
+        largest = 10 ** self.length_range[1] - self.smallest_operand  # whatever a curriculum's cap
+        return 2 if largest < 2**32 else None  # two operands of up to 9 digits
 
     def draw_batch(self, values: np.ndarray, low: int, high: int, attempts: int) -> Draws:
         operands, rejected = lemire(values.reshape(len(values), attempts, 2), 10**high - self.smallest_operand)
