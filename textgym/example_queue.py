@@ -15,7 +15,8 @@ class ExampleQueue:
     queue draws the next examples of every sub-environment that holds fewer than half its slots, in one call of
     :meth:`~textgym.task.Task.sample_batch`, so that the cost of a call spreads over many episodes. Drawing ahead
     does not change any episode: a sub-environment's examples are the successive draws of its generator, whenever
-    they are made. A popped example stays in its slot (:attr:`held`) until its sub-environment pops the next one.
+    they are made. A popped example stays in its slot (:attr:`held`) at least until its sub-environment pops the
+    next one.
 
     Args:
         task: draws the examples.
