@@ -33,7 +33,6 @@ class ExampleQueue:
         """Slot ``i * depth + k`` holds an example of sub-environment ``i``."""
         self._next = np.zeros(size, dtype=np.int64)  # each row's slot (within its ring) of its next example
         self._count = np.zeros(size, dtype=np.int64)  # examples each row holds, not popped yet
-        self._seeded = np.zeros(size, dtype=bool)
 
     def seed(self, row: int, seed: int | None) -> None:
         """Seed the generator of ``row`` (``None``: keep it, or seed it from entropy the first time); a new seed
@@ -41,7 +40,6 @@ class ExampleQueue:
         self.streams.seed(row, seed)
         if seed is not None:
             self._count[row] = 0
-        self._seeded[row] = True
 
     def pop(self, rows: np.ndarray, max_length: int | None = None) -> np.ndarray:
         """Take the next example of each of ``rows`` (seeded, distinct); returns their slots in :attr:`held`.
@@ -60,7 +58,7 @@ class ExampleQueue:
         """Top up the rows in ``empty`` and, when drawing ahead, every seeded row holding fewer than half its
         slots. A row never holds more than ``depth - 1`` examples besides the one of its running episode."""
         half = max(self.depth // 2, 1)
-        rows = empty if self.depth == 1 else np.flatnonzero(self._seeded & (self._count < half))
+        rows = empty if self.depth == 1 else np.flatnonzero(self.streams.seeded & (self._count < half))
         drawn, counts = self.task.sample_batch(self.streams, rows, self.split, max_length, count=half)
         owners = np.repeat(rows, counts)
         ring = (self._next[owners] + self._count[owners] + positions_in_groups(counts)) % self.depth

@@ -46,6 +46,8 @@ class GeneratorStreams:
         self.size = size
         self.block = block
         self._generators: list[np.random.Generator | None] = [None] * size
+        self.seeded = np.zeros(size, dtype=bool)
+        """Which rows have a generator."""
         self._values = np.zeros((size, 2 * block), dtype=np.uint32)  # grows in width when a window needs more
         self._start = np.zeros(size, dtype=np.int64)  # each row's next unread value
         self._end = np.zeros(size, dtype=np.int64)  # one past each row's last buffered value
@@ -53,7 +55,7 @@ class GeneratorStreams:
     def seed(self, row: int, seed: int | None) -> None:
         """Seed generator ``row`` with ``seed`` (``None``: keep it, or seed it from entropy the first time); a new
         seed drops the values buffered from the old generator."""
-        if seed is None and self._generators[row] is not None:
+        if seed is None and self.seeded[row]:
             return
         self.use(row, seeding.np_random(seed)[0])
 
@@ -61,18 +63,18 @@ class GeneratorStreams:
         """Read ``row``'s values from ``generator`` (fresh: none of its 32-bit halves kept back), dropping those
         buffered from the old one."""
         self._generators[row] = generator
+        self.seeded[row] = True
         self._start[row] = self._end[row] = 0
 
     def generator(self, row: int) -> np.random.Generator:
         """The generator of ``row``, for direct use: only while none of its values are buffered."""
-        generator = self._generators[row]
-        if generator is None:
+        if not self.seeded[row]:
             raise ValueError(f"generator {row} was never seeded; call seed({row}, ...) first")
         if self._end[row] > self._start[row]:
             raise RuntimeError(
                 f"generator {row} has buffered values; read it through its StreamGenerator so no draw is skipped"
             )
-        return generator
+        return self._generators[row]
 
     def ensure(self, rows: np.ndarray, count: int) -> None:
         """Make each of ``rows`` hold at least ``count`` unread values."""

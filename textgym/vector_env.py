@@ -328,7 +328,7 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
     def _masks(self, rows: np.ndarray | None = None) -> np.ndarray:
         """The action masks of ``rows`` (all sub-environments by default)."""
         if rows is None:
-            return self.task.action_mask_batch(self._generated, self._lengths, self._examples(self._all_rows))
+            return self.task.action_mask_batch(self._generated, self._lengths, self.examples)
         return self.task.action_mask_batch(self._generated[rows], self._lengths[rows], self._examples(rows))
 
     @property
