@@ -36,8 +36,16 @@ import torch.nn.functional as F
 
 from agents.base import Callback, EnvLike, check_total_steps
 from agents.envs import as_vector_env
-from agents.supervised import action_logits, supervised_update
-from agents.torch_agent import BudgetSchedule, PolicyConfig, TransformerAgent, check_schedule, task_of
+from agents.supervised import action_logits, supervised_update, used_width
+from agents.torch_agent import (
+    BudgetSchedule,
+    PolicyConfig,
+    TransformerAgent,
+    adamw,
+    check_schedule,
+    gradient_step,
+    task_of,
+)
 from textgym.task import Task
 
 BASELINES = ("none", "mean", "value", "loo", "greedy")
@@ -237,7 +245,7 @@ class PolicyGradientAgent(TransformerAgent):
         if self.warm_start_tokens < c.warm_start_steps:
             return self  # the budget ended within the warm start; the next call goes on with it
         if self.optimizer is None:
-            self.optimizer = torch.optim.AdamW(model.parameters(), lr=c.learning_rate, weight_decay=c.weight_decay)
+            self.optimizer = adamw(model, c.learning_rate, c.weight_decay)
         if self.reference is None and (c.kl_coef > 0 or c.kl_target is not None):
             self.reference = copy.deepcopy(model).eval().requires_grad_(False)
         start = self.num_env_steps
@@ -263,9 +271,7 @@ class PolicyGradientAgent(TransformerAgent):
         read or ``num_env_steps`` reaches ``target``; ``callback`` after every update. False if it asked to stop."""
         c = self.config
         if self.warm_start_optimizer is None:
-            self.warm_start_optimizer = torch.optim.AdamW(
-                self.model.parameters(), lr=c.warm_start_learning_rate, weight_decay=c.weight_decay
-            )
+            self.warm_start_optimizer = adamw(self.model, c.warm_start_learning_rate, c.weight_decay)
             self.warm_start_schedule = BudgetSchedule(
                 self.warm_start_optimizer, c.warm_start_lr_schedule, c.warmup_fraction
             )
@@ -390,10 +396,7 @@ class PolicyGradientAgent(TransformerAgent):
             order = rows[torch.randperm(len(rows), generator=self.generator, device=self.device)]
             for minibatch in order.tensor_split(c.num_minibatches):
                 losses = self._losses(rollout, minibatch, advantages, targets)
-                self.optimizer.zero_grad(set_to_none=True)
-                losses["loss"].backward()
-                grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), c.max_grad_norm)
-                self.optimizer.step()
+                grad_norm = gradient_step(model, self.optimizer, losses["loss"], c.max_grad_norm)
                 for key, value in {**losses, "grad_norm": grad_norm}.items():
                     totals[key] = totals.get(key, 0.0) + value.item() / (c.update_epochs * c.num_minibatches)
         self.num_updates += 1
@@ -416,12 +419,15 @@ class PolicyGradientAgent(TransformerAgent):
         self, rollout: Rollout, rows: torch.Tensor, advantages: torch.Tensor, targets: torch.Tensor | None
     ) -> dict[str, torch.Tensor]:
         c = self.config
-        slots, own = rollout.slots[rows], rollout.own[rows]
+        own = rollout.own[rows]
+        width = used_width(own)  # the minibatch's longest episode: no compute on the empty slots after it
+        columns = slice(0, width)
+        own, slots = own[:, columns], rollout.slots[rows, columns]
         logits, values = action_logits(self.model, rollout.prompts[rows], slots)
         log_policy = F.log_softmax(logits / c.temperature, dim=-1)
         logprobs = log_policy.gather(2, slots[..., None]).squeeze(-1)
-        ratio = torch.exp(logprobs - rollout.logprobs[rows])
-        advantage = advantages[rows]
+        ratio = torch.exp(logprobs - rollout.logprobs[rows, columns])
+        advantage = advantages[rows, columns]
         surrogate = torch.min(ratio * advantage, ratio.clamp(1 - c.clip_range, 1 + c.clip_range) * advantage)
         episodes = len(rows)
         tokens = own.sum().clamp(min=1)
@@ -433,7 +439,7 @@ class PolicyGradientAgent(TransformerAgent):
         losses = {"policy_loss": -per_episode(surrogate), "entropy": per_episode(entropy)}
         loss = losses["policy_loss"] - c.entropy_coef * losses["entropy"]
         if targets is not None:
-            losses["value_loss"] = per_episode((values - targets[rows]) ** 2)
+            losses["value_loss"] = per_episode((values - targets[rows, columns]) ** 2)
             loss = loss + c.value_coef * losses["value_loss"]
         if self.reference is not None:
             with torch.no_grad():

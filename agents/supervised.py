@@ -14,7 +14,15 @@ import torch.nn.functional as F
 
 from agents.base import Callback, EnvLike, check_total_steps
 from agents.envs import as_vector_env
-from agents.torch_agent import BudgetSchedule, PolicyConfig, TransformerAgent, check_schedule, task_of
+from agents.torch_agent import (
+    BudgetSchedule,
+    PolicyConfig,
+    TransformerAgent,
+    adamw,
+    check_schedule,
+    gradient_step,
+    task_of,
+)
 from agents.transformer import TransformerPolicy
 from textgym.task import Example, Task
 
@@ -50,9 +58,18 @@ def action_logits(
     return logits[:, P:], values[:, P:]
 
 
+def used_width(own: torch.Tensor) -> int:
+    """Slot columns up to the last one any row typed in, for ``own`` ``(B, G)``: the logits past it serve no loss,
+    and by causality the columns kept do not depend on the ones cut, so training computes only these."""
+    typed = torch.nonzero(own.any(dim=0))
+    return int(typed[-1]) + 1 if len(typed) else 1
+
+
 def teacher_forcing_loss(model: TransformerPolicy, task: Task, examples: Sequence[Example]) -> tuple[torch.Tensor, int]:
     """Mean cross-entropy of the demonstrated actions (``<eos>`` included) and the number of them."""
     prompts, slots, own = demonstration_batch(task, examples, model.embedding.weight.device)
+    width = used_width(own)
+    slots, own = slots[:, :width], own[:, :width]
     logits, _ = action_logits(model, prompts, slots)
     loss = F.cross_entropy(logits[own], slots[own])
     return loss, int(own.sum())
@@ -70,10 +87,7 @@ def supervised_update(
     environment step of demonstration) and the loss."""
     model.train()
     loss, tokens = teacher_forcing_loss(model, task, [task.sample(rng, "train") for _ in range(batch_size)])
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
-    optimizer.step()
+    gradient_step(model, optimizer, loss, max_grad_norm)
     return tokens, loss.item()
 
 
@@ -121,7 +135,7 @@ class SupervisedAgent(TransformerAgent):
         model = self.build_model(task)
         if self.optimizer is None:
             c = self.config
-            self.optimizer = torch.optim.AdamW(model.parameters(), lr=c.learning_rate, weight_decay=c.weight_decay)
+            self.optimizer = adamw(model, c.learning_rate, c.weight_decay)
         start, target = self.num_env_steps, self.num_env_steps + total_steps
         schedule = BudgetSchedule(self.optimizer, self.config.lr_schedule, self.config.warmup_fraction)
         while self.num_env_steps < target:

@@ -29,6 +29,8 @@ class PolicyConfig:
         d_ff: feed-forward width.
         dropout: dropout rate.
         positions: ``"sinusoidal"`` (added to the embeddings) or ``"rotary"`` (RoPE on queries and keys).
+        precision: ``"fp32"`` or ``"bf16"`` (bfloat16 autocast in the Transformer blocks; see
+            :class:`~agents.transformer.TransformerConfig`).
         mask_actions: restrict the policy to the task's answer tokens and ``<eos>`` (``<eot>`` too in a dialogue:
             :meth:`~textgym.task.Task.answer_mask`), in training and in ``predict``. That is every task's action
             mask except the dialogues', which also follow the questions' grammar turn by turn.
@@ -41,6 +43,7 @@ class PolicyConfig:
     d_ff: int = 512
     dropout: float = 0.0
     positions: str = "sinusoidal"
+    precision: str = "fp32"
     mask_actions: bool = False
     device: str = "auto"
 
@@ -82,6 +85,24 @@ class BudgetSchedule:
     def advance(self, fraction: float) -> None:
         self.fraction = fraction
         self.scheduler.step()
+
+
+def adamw(model: torch.nn.Module, learning_rate: float, weight_decay: float) -> torch.optim.AdamW:
+    """AdamW over ``model``'s parameters with torch's fused kernel (one kernel for all parameters: on the CPU about
+    1.4x faster PG training than the per-tensor loop on small models)."""
+    return torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=weight_decay, fused=True)
+
+
+def gradient_step(
+    model: torch.nn.Module, optimizer: torch.optim.Optimizer, loss: torch.Tensor, max_grad_norm: float
+) -> torch.Tensor:
+    """Back-propagate ``loss``, clip the gradients' global norm to ``max_grad_norm`` and step; returns the norm
+    before clipping."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm, foreach=True)
+    optimizer.step()
+    return grad_norm
 
 
 def resolve_device(device: str) -> torch.device:
@@ -141,6 +162,7 @@ class TransformerAgent(Agent):
             d_ff=c.d_ff,
             dropout=c.dropout,
             positions=c.positions,
+            precision=c.precision,
             actions=tuple(int(i) for i in np.flatnonzero(task.answer_mask())) if c.mask_actions else None,
         )
         if self.model is not None:

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 POSITION_ENCODINGS = ("sinusoidal", "rotary")
+PRECISIONS = ("fp32", "bf16")
 
 MASKED_LOGIT = -1e9
 """Logit of a token the policy never emits: a probability of exactly 0 without the NaNs that -inf gives in
@@ -52,6 +53,9 @@ class TransformerConfig:
         actions: the token ids the policy may emit (``None``: every id but ``<pad>``); the others get
             :data:`MASKED_LOGIT`, so sampling, greedy decoding, log-probabilities, entropies and KL divergences
             all see the policy restricted to these.
+        precision: ``"fp32"``, or ``"bf16"``: the blocks run under bfloat16 autocast (weights, optimizer state,
+            the output heads and every loss stay fp32). Fast where the hardware has bf16 matrix units (CUDA,
+            CPUs with AVX512-BF16 or AMX); elsewhere torch emulates it, slower than fp32.
     """
 
     vocab_size: int
@@ -64,6 +68,7 @@ class TransformerConfig:
     dropout: float = 0.0
     positions: str = "sinusoidal"
     actions: tuple[int, ...] | None = None
+    precision: str = "fp32"
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "prompt_len", "max_len", "d_model", "n_heads", "n_layers", "d_ff"):
@@ -78,6 +83,8 @@ class TransformerConfig:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.positions not in POSITION_ENCODINGS:
             raise ValueError(f"unknown positions {self.positions!r}; expected one of {POSITION_ENCODINGS}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"unknown precision {self.precision!r}; expected one of {PRECISIONS}")
         if self.actions is not None:
             actions = tuple(self.actions)
             if not actions or any(
@@ -156,10 +163,10 @@ class CausalSelfAttention(nn.Module):
             y = F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=dropout)
         else:
             slots = positions[:, None, :, None].expand(B, self.n_heads, T, d // self.n_heads)
-            cache.keys[layer].scatter_(2, slots, k)
-            cache.values[layer].scatter_(2, slots, v)
+            cache.keys[layer].scatter_(2, slots, k.to(cache.keys[layer].dtype))
+            cache.values[layer].scatter_(2, slots, v.to(cache.values[layer].dtype))
             seen = int(positions.max()) + 1
-            k, v = cache.keys[layer][:, :, :seen], cache.values[layer][:, :, :seen]
+            k, v = (cached[layer][:, :, :seen].to(q.dtype) for cached in (cache.keys, cache.values))
             if T == 1 and bool((positions == seen - 1).all()):  # one new token per row, rows alike: all visible
                 y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout)
             else:
@@ -252,8 +259,14 @@ class TransformerPolicy(nn.Module):
         angles = self.angles[positions]
         return self.dropout(embedded), angles.view(-1, 1, *angles.shape[-2:])
 
+    def compute_precision(self, device: torch.device) -> torch.autocast:
+        """The autocast region the blocks run in: bfloat16 when ``config.precision`` is ``"bf16"``, else off."""
+        return torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.config.precision == "bf16")
+
     def heads(self, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Logits over the V actions (tied to the embeddings) and values, from final hidden states ``(..., d)``."""
+        """Logits over the V actions (tied to the embeddings) and values, from final hidden states ``(..., d)``;
+        always in fp32, so that log-probabilities, ratios and KL divergences are exact whatever the precision."""
+        hidden = hidden.float()
         logits = (hidden @ self.embedding.weight[: self.config.vocab_size].T) / self.embedding_scale
         return logits.masked_fill(self.blocked, MASKED_LOGIT), self.value_head(hidden).squeeze(-1)
 
@@ -262,9 +275,10 @@ class TransformerPolicy(nn.Module):
         if tokens.shape[1] > self.config.max_len:
             raise ValueError(f"sequence of {tokens.shape[1]} tokens exceeds max_len {self.config.max_len}")
         x, angles = self._embed(tokens, torch.arange(tokens.shape[1], device=tokens.device))
-        for block in self.blocks:
-            x = block(x, angles)
-        return self.ln_final(x)
+        with self.compute_precision(tokens.device):
+            for block in self.blocks:
+                x = block(x, angles)
+        return self.ln_final(x.float())
 
     def forward(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits ``(B, T, V)`` and values ``(B, T)`` for token sequences ``(B, T)`` that start at position 0."""
@@ -302,11 +316,12 @@ class TransformerPolicy(nn.Module):
             )
         positions = cache.lengths[:, None] + torch.arange(T, device=tokens.device)
         x, angles = self._embed(tokens, positions.clamp(max=self.config.max_len - 1))  # padding past the end: scratch
-        for layer, block in enumerate(self.blocks):
-            x = block(x, angles, cache, layer, positions)
+        with self.compute_precision(tokens.device):
+            for layer, block in enumerate(self.blocks):
+                x = block(x, angles, cache, layer, positions)
         cache.lengths += counts
         last = x[torch.arange(B, device=tokens.device), (counts - 1).clamp(min=0)]
-        return self.heads(self.ln_final(last))
+        return self.heads(self.ln_final(last.float()))
 
     def prefill(self, prompt_slots: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, KVCache]:
         """Start generation: read the prompt slots ``(B, P)`` and ``<bos>``; return the logits and values that

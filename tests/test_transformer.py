@@ -3,6 +3,7 @@ import dataclasses
 import pytest
 import torch
 
+from agents.supervised import action_logits, used_width
 from agents.transformer import MASKED_LOGIT, TransformerConfig, TransformerPolicy, rotate, sinusoidal_positions
 
 CONFIG = TransformerConfig(vocab_size=11, prompt_len=7, max_len=7 + 1 + 9, d_model=32, n_heads=4, n_layers=3, d_ff=64)
@@ -161,6 +162,7 @@ def test_tied_embeddings_and_sinusoidal_positions():
         ("max_len", 7, "exceed"),
         ("dropout", 1.0, "dropout"),
         ("positions", "learned", "unknown positions 'learned'"),
+        ("precision", "fp16", "unknown precision 'fp16'"),
         ("actions", (), r"actions must be a non-empty sequence of token ids in \[1, 11\), got \(\)"),
         ("actions", (0, 3), r"token ids in \[1, 11\), got \(0, 3\)"),
         ("actions", (3, 11), r"got \(3, 11\)"),
@@ -181,3 +183,42 @@ def test_cache_overflow_raises():
         model.step(torch.ones(len(prompts), dtype=torch.long), cache)
     with pytest.raises(ValueError, match="max_len"):
         model.step(torch.ones(len(prompts), dtype=torch.long), cache)
+
+
+def test_bf16_blocks_stay_close_to_fp32_and_the_heads_stay_fp32():
+    torch.manual_seed(0)
+    model = TransformerPolicy(CONFIG).eval()
+    bf16 = TransformerPolicy(dataclasses.replace(CONFIG, precision="bf16")).eval()
+    bf16.load_state_dict(model.state_dict())
+    prompts, answers = random_batch()
+    tokens = model.sequence_from_observation(torch.cat([prompts, answers], dim=1))
+    with torch.no_grad():
+        logits, values = model(tokens)
+        low_logits, low_values = bf16(tokens)
+        cached_logits, _, cache = bf16.prefill(prompts)
+        stepped_logits, _ = bf16.step(answers[:, 0], cache)
+    P = CONFIG.prompt_len
+    assert low_logits.dtype == low_values.dtype == cached_logits.dtype == torch.float32
+    assert not torch.equal(low_logits, logits)  # the blocks did run in bfloat16
+    torch.testing.assert_close(low_logits, logits, atol=0.05, rtol=0)
+    torch.testing.assert_close(low_values, values, atol=0.05, rtol=0)
+    incremental = torch.stack([cached_logits, stepped_logits], 1)
+    torch.testing.assert_close(incremental, low_logits[:, P : P + 2], atol=0.05, rtol=0)
+    logits, values = bf16(tokens)
+    (logits.logsumexp(-1).mean() + values.mean()).backward()
+    assert all(p.grad is not None and p.grad.dtype == torch.float32 for p in bf16.parameters() if p.requires_grad)
+
+
+def test_logits_of_the_first_slots_do_not_depend_on_the_slots_after_them():
+    """What training relies on when it cuts the slot columns after a batch's longest episode."""
+    torch.manual_seed(0)
+    model = TransformerPolicy(dataclasses.replace(CONFIG, positions="rotary")).eval()
+    prompts, answers = random_batch()
+    own = torch.zeros_like(answers, dtype=torch.bool)
+    own[0, :3] = own[1, :5] = True
+    assert used_width(own) == 5 and used_width(torch.zeros_like(own)) == 1
+    with torch.no_grad():
+        full_logits, full_values = action_logits(model, prompts, answers)
+        cut_logits, cut_values = action_logits(model, prompts, answers[:, :5])
+    torch.testing.assert_close(cut_logits, full_logits[:, :5], atol=1e-5, rtol=0)
+    torch.testing.assert_close(cut_values, full_values[:, :5], atol=1e-5, rtol=0)
