@@ -32,10 +32,12 @@ def evaluate(
         split: which prompts; ``"test"`` by default (never trained on).
         deterministic: greedy actions (default) or sampled ones.
         num_envs: episodes played side by side.
-        **env_kwargs: task and environment options.
+        **env_kwargs: task and environment options; a ``curriculum`` option is left out, because a curriculum
+            shapes training, and evaluation covers the split's whole distribution.
     """
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
+    env_kwargs.pop("curriculum", None)
     scores, successes = [], []
     env = as_vector_env(env_id, num_envs=min(num_envs, episodes), split=split, **env_kwargs)
     n = env.num_envs

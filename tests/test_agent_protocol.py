@@ -1,3 +1,4 @@
+import gymnasium as gym
 import numpy as np
 import pytest
 
@@ -65,3 +66,26 @@ def test_evaluate_uses_the_same_held_out_prompts_every_time():
     assert 0.0 < first["score"] < 0.3 and first["success"] < 0.05
     with pytest.raises(ValueError, match="episodes must be >= 1, got 0"):
         evaluate(agent, "textgym/Copy-v0", episodes=0)
+
+
+class CopiesTwoSymbols:
+    """Copies the first two prompt symbols and stops: on Copy it solves exactly the inputs of length 2 or less."""
+
+    def __init__(self, prompt_len: int, eos_id: int) -> None:
+        self.prompt_len, self.eos_id = prompt_len, eos_id
+
+    def predict(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        typed = (obs[:, self.prompt_len :] != 0).sum(axis=1)
+        next_symbol = obs[np.arange(len(obs)), np.minimum(typed, self.prompt_len - 1)]
+        return np.where((typed < 2) & (next_symbol != 0), next_symbol, self.eos_id)
+
+
+def test_evaluation_covers_the_whole_test_distribution_even_for_a_curriculum_env():
+    task = gym.make("textgym/Copy-v0").unwrapped.task
+    agent = CopiesTwoSymbols(task.max_prompt_len, task.tokenizer.eos_id)
+    plain = evaluate(agent, "textgym/Copy-v0", episodes=200)
+    assert 0.05 < plain["success"] < 0.4  # most test inputs are longer than 2
+    assert evaluate(agent, "textgym/Copy-v0", episodes=200, curriculum=True) == plain
+    short = gym.make("textgym/Copy-v0", max_length=2).unwrapped.task
+    short_agent = CopiesTwoSymbols(short.max_prompt_len, short.tokenizer.eos_id)
+    assert evaluate(short_agent, "textgym/Copy-v0", episodes=200, max_length=2)["success"] == 1.0
