@@ -98,7 +98,10 @@ def read_results(path: Path) -> list[dict[str, Any]]:
 
 
 def target_lines(targets: list[dict[str, Any]]) -> list[str]:
-    """One line per target of a throughput benchmark: its name, measured value, goal and whether it is met."""
-    return [
-        f"target {t['name']}: {t['value']:.2f} (goal {t['goal']:g}) {'met' if t['met'] else 'NOT met'}" for t in targets
-    ]
+    """One line per target of a throughput benchmark: its name, measured value (``None``: could not be measured),
+    goal and whether it is met."""
+    lines = []
+    for t in targets:
+        value = "not measured" if t["value"] is None else f"{t['value']:.2f}"
+        lines.append(f"target {t['name']}: {value} (goal {t['goal']:g}) {'met' if t['met'] else 'NOT met'}")
+    return lines

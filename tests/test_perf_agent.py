@@ -19,13 +19,30 @@ def test_quick_run_writes_decode_costs_throughputs_flops_and_targets(tmp_path):
     assert math.isclose(report["cache_growth_256_over_16"], growth)
 
     rates = report["training_steps_per_second"]
-    assert set(rates) == {"pg", "pg, one gradient step per batch", "sb3-ppo"} and all(r > 0 for r in rates.values())
+    assert set(rates) == {"pg", "pg, bf16", "pg, one gradient step per batch", "sb3-ppo"}
+    assert all(r > 0 for r in rates.values())
     assert math.isclose(report["pg_over_sb3_ppo"], rates["pg"] / rates["sb3-ppo"])
+    assert set(report["supervised_tokens_per_second"]) == {"fp32", "bf16"}
+    assert all(r > 0 for r in report["supervised_tokens_per_second"].values())
+    assert isinstance(report["cpu_has_bf16"], bool)
+
+    times = report["time_to_threshold"]["textgym/Copy-v0"]
+    for result in times.values():
+        assert result["threshold"] == 0.95 and 0.0 <= result["score"] <= 1.0
+        assert (result["seconds"] is None) == (result["steps"] is None) == (result["score"] < 0.95)
+    ratio = report["time_to_threshold_pg_over_sb3_ppo"]["textgym/Copy-v0"]
+    if None in (times["pg"]["seconds"], times["sb3-ppo"]["seconds"]):
+        assert ratio is None
+    else:
+        assert math.isclose(ratio, times["pg"]["seconds"] / times["sb3-ppo"]["seconds"])
 
     flops = report["pg_training"]
     assert flops["flops_per_env_step"] > 0 and report["matmul_peak_flops"] > 0
     assert math.isclose(report["pg_flops_fraction_of_peak"], flops["flops_per_second"] / report["matmul_peak_flops"])
-    cache, throughput = report["targets"]
+    cache, throughput, older, to_threshold = report["targets"]
     assert cache["value"] == report["cache_growth_256_over_16"] and cache["goal"] == 2.0
-    assert throughput["value"] == report["pg_over_sb3_ppo"] and throughput["goal"] == 10.0
-    assert cache["met"] == (cache["value"] <= 2.0) and throughput["met"] == (throughput["value"] >= 10.0)
+    assert throughput["value"] == older["value"] == report["pg_over_sb3_ppo"]
+    assert (throughput["goal"], older["goal"], to_threshold["goal"]) == (1.5, 10.0, 0.5)
+    assert cache["met"] == (cache["value"] <= 2.0) and throughput["met"] == (throughput["value"] >= 1.5)
+    assert older["met"] == (older["value"] >= 10.0)
+    assert to_threshold["value"] == ratio and to_threshold["met"] == (ratio is not None and ratio <= 0.5)
