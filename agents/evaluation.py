@@ -10,6 +10,12 @@ from agents.base import Agent
 from agents.envs import as_vector_env
 
 
+def evaluation_options(env_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The environment options an evaluation uses: ``env_kwargs`` less ``curriculum``, because a curriculum shapes
+    training, and evaluation covers the split's whole distribution."""
+    return {key: value for key, value in env_kwargs.items() if key != "curriculum"}
+
+
 def evaluate(
     agent: Agent,
     env_id: str,
@@ -32,14 +38,12 @@ def evaluate(
         split: which prompts; ``"test"`` by default (never trained on).
         deterministic: greedy actions (default) or sampled ones.
         num_envs: episodes played side by side.
-        **env_kwargs: task and environment options; a ``curriculum`` option is left out, because a curriculum
-            shapes training, and evaluation covers the split's whole distribution.
+        **env_kwargs: task and environment options (less a ``curriculum``: :func:`evaluation_options`).
     """
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
-    env_kwargs.pop("curriculum", None)
     scores, successes = [], []
-    env = as_vector_env(env_id, num_envs=min(num_envs, episodes), split=split, **env_kwargs)
+    env = as_vector_env(env_id, num_envs=min(num_envs, episodes), split=split, **evaluation_options(env_kwargs))
     n = env.num_envs
     for start in range(0, episodes, n):
         count = min(n, episodes - start)

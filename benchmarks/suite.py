@@ -29,6 +29,7 @@ import gymnasium as gym
 
 from agents import make_agent
 from agents.envs import env_spec
+from agents.evaluation import evaluation_options
 from benchmarks.trial import EVAL_SEED, TrialSpec
 
 if sys.version_info >= (3, 11):
@@ -264,7 +265,8 @@ def load_suite(suite: str | Path, _including: tuple[Path, ...] = ()) -> Suite:
 
 
 def check_suite(suite: Suite) -> None:
-    """Build every environment (train and test split) and every agent of ``suite`` once with its options.
+    """Build every environment (train split, and test split as evaluations build it) and every agent of ``suite``
+    once with its options.
 
     Raises :class:`SuiteError` naming the environment or agent that cannot be built and why.
     """
@@ -272,9 +274,8 @@ def check_suite(suite: Suite) -> None:
         check_suite(part)
     for env in suite.envs:
         try:
-            spec = env_spec(env.id, **env.options)
-            for split in ("train", "test"):
-                built = gym.make(spec, split=split)
+            for split, options in (("train", env.options), ("test", evaluation_options(env.options))):
+                built = gym.make(env_spec(env.id, **options), split=split)
                 built.reset(seed=EVAL_SEED)
                 built.close()
         except Exception as error:

@@ -25,7 +25,7 @@ from benchmarks.plots import PLOT_DATA_KEY, curves_file_name
 from benchmarks.report import markdown, summarize
 from benchmarks.results import CONTRACT_FIELDS, RESULTS_FILE, TRIALS_DIR, read_results
 from benchmarks.runner import run_suite
-from benchmarks.suite import AgentEntry, EnvEntry, Suite, SuiteError, load_suite
+from benchmarks.suite import AgentEntry, EnvEntry, Suite, SuiteError, check_suite, load_suite
 from benchmarks.versions import source_commit
 
 REPO = Path(__file__).resolve().parents[1]
@@ -310,9 +310,8 @@ def test_bad_suites_are_refused_before_any_trial_starts(change, message, tmp_pat
 def test_command_line_choices_are_checked_before_any_trial_starts(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["quik", "--out", str(out)]) == 2
-    expected = (
-        "unknown suite 'quik'; expected a path to a .toml file or one of ['dialogue', 'full', 'language', 'quick']"
-    )
+    expected = "unknown suite 'quik'; expected a path to a .toml file or one of "
+    expected += "['dialogue', 'full', 'language', 'quick', 'solve']"
     assert expected in capsys.readouterr().err
     assert main(["quick", "--agents", "random", "nope", "--executor", "serial", "--out", str(out)]) == 2
     assert "unknown agent 'nope'" in capsys.readouterr().err
@@ -421,6 +420,31 @@ def test_the_full_suite_includes_the_language_and_dialogue_suites():
     included = [trial.key for name in ("language", "dialogue") for trial in load_suite(name).trials()]
     assert [trial.key for trial in full.trials()][-len(included) :] == included
     assert {"SCAN-simple", "textgym/BabiQA-v0", "textgym/GuessNumber-v0"} <= {t.env_name for t in full.trials()}
+
+
+def test_the_solve_suite_gives_every_agent_the_same_budget_on_each_task_and_evaluates_without_curriculum():
+    solve = load_suite("solve")
+    check_suite(solve)  # every environment and agent builds, the curriculum envs' test splits included
+    parts = solve.parts()
+    assert [part.name for part in parts] == ["solve", "scan", "qa", "ladder"] and solve.seeds == 3
+    tasks = {env.key for part in parts for env in part.envs}
+    assert tasks == {
+        "textgym/Addition-v0", "textgym/ReversedAddition-v0", "textgym/RepeatCopy-v0", "SCAN-simple",
+        "SCAN-addprim_turn_left", "SCAN-length", "SCAN-addprim_jump", "bAbI-1", "bAbI-2", "bAbI-6",
+        "textgym/NumberWords-v0", "Copy-20", "Reverse-20", "Addition-5",
+    }  # fmt: skip
+    labels = ["random", "sb3-ppo", "sb3-maskable-ppo", "pg", "supervised", "pg+demonstrations"]
+    for part in parts:
+        assert [agent.key for agent in part.agents] == labels and part.seeds == 3
+        demonstrated = next(agent for agent in part.agents if agent.key == "pg+demonstrations")
+        assert 0 < demonstrated.options["warm_start_steps"] < part.steps
+    budgets = {}
+    for trial in solve.trials():
+        budgets.setdefault(trial.env_name, set()).add(trial.steps)
+    assert all(len(steps) == 1 for steps in budgets.values())
+    ladder = parts[-1].envs
+    assert all(env.options["curriculum"] is True for env in ladder)
+    assert {env.options["max_length"] for env in ladder} == {20, 5}
 
 
 @pytest.mark.parametrize(
