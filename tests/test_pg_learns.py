@@ -73,3 +73,12 @@ def test_warm_start_then_pg_on_two_digit_addition():
     agent, result = learn_and_evaluate("textgym/Addition-v0", 800_000, warm_start_steps=600_000, **options)
     assert agent.warm_start_tokens >= 600_000 and agent.log_rows  # PG ran after the warm start
     assert result["success"] >= 0.95, result
+
+
+@pytest.mark.slow
+def test_a_newcomers_first_run_solves_reverse():
+    """``make_agent("pg").learn("textgym/Reverse-v0", 400_000)``: the agent's and the environment's defaults (sparse
+    reward), judged on the held-out test split (about 8 minutes on one core)."""
+    agent = make_agent("pg", seed=0).learn("textgym/Reverse-v0", 400_000)
+    result = evaluate(agent, "textgym/Reverse-v0", episodes=500)
+    assert result["success"] >= 0.95, result

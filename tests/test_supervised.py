@@ -11,6 +11,7 @@ from agents.evaluation import evaluate
 from agents.supervised import demonstration_batch, teacher_forcing_loss
 from agents.torch_agent import task_of
 from textgym import make_task
+from textgym.tasks.scan import SCAN, interpret, split_commands
 
 TINY = {"d_model": 32, "n_heads": 2, "n_layers": 1, "d_ff": 64}
 
@@ -65,3 +66,27 @@ def test_a_model_built_for_one_task_refuses_another():
     with pytest.raises(ValueError, match="was built for"):
         agent.learn(gym.make_vec("textgym/Addition-v0", num_envs=1), 100)
     assert task_of(gym.make_vec("textgym/Copy-v0", num_envs=2)).name == "Copy"
+
+
+class ShortSCAN(SCAN):
+    """SCAN ``simple`` restricted to the commands of at most six actions, in each of its splits (2,669 train and
+    728 test commands): a subset small enough to learn in a fast test."""
+
+    def __init__(self) -> None:
+        super().__init__("simple")
+        self.commands = {
+            split: [c for c in commands if len(interpret(c).split()) <= 6]
+            for split, commands in split_commands("simple").items()
+        }
+
+    def sample(self, rng: np.random.Generator, split: str = "train", max_length: int | None = None):
+        commands = self.commands[split]
+        return self._example(commands[int(rng.integers(len(commands)))])
+
+
+def test_supervised_learns_a_scan_subset_to_a_high_exact_match_on_held_out_commands():
+    env_options = {"task": ShortSCAN()}
+    agent = make_agent("supervised", seed=0, positions="rotary", n_layers=3, weight_decay=0.1)
+    agent.learn(env_spec("textgym/SCAN-v0", **env_options), 150_000)
+    result = evaluate(agent, "textgym/SCAN-v0", episodes=300, **env_options)
+    assert result["success"] >= 0.9, result
