@@ -90,3 +90,18 @@ def test_supervised_learns_a_scan_subset_to_a_high_exact_match_on_held_out_comma
     agent.learn(env_spec("textgym/SCAN-v0", **env_options), 150_000)
     result = evaluate(agent, "textgym/SCAN-v0", episodes=300, **env_options)
     assert result["success"] >= 0.9, result
+
+
+def test_bf16_and_fp32_learn_alike():
+    """The same training in both precisions (inputs up to 3 of 4 symbols, a small rotary model): both solve the
+    task. On a CPU without bf16 instructions torch emulates bf16, so this runs about twice as long in bf16."""
+    options = {"max_length": 3, "num_symbols": 4}
+    model = {"d_model": 64, "n_heads": 4, "n_layers": 2, "d_ff": 128, "positions": "rotary"}
+    results = {}
+    for precision in ("fp32", "bf16"):
+        agent = make_agent("supervised", seed=0, precision=precision, **model)
+        agent.learn(env_spec("textgym/Copy-v0", **options), 40_000)
+        assert agent.model.config.precision == precision
+        results[precision] = evaluate(agent, "textgym/Copy-v0", episodes=200, split="train", **options)
+    assert results["fp32"]["success"] >= 0.95 and results["bf16"]["success"] >= 0.95, results
+    assert abs(results["fp32"]["score"] - results["bf16"]["score"]) <= 0.05, results
