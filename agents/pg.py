@@ -4,8 +4,8 @@ One update, read top to bottom in :meth:`PolicyGradientAgent.learn`:
 
 1. **Rollout.** Reset all ``num_envs`` sub-environments with seeds that give each group of rows the same prompt
    (``samples_per_prompt`` sampled rows, plus one greedy row for the self-critical baseline). The policy reads
-   the prompts once (prefill) and then takes one batched, KV-cached step per environment step, sampling with a
-   temperature, until every row's episode has ended. Every episode of a batch is complete, so no episode is cut
+   each group's prompt once (prefill) and then takes one batched, KV-cached step per environment step, sampling
+   with a temperature, until every row's episode has ended. Every episode of a batch is complete, so no episode is cut
    at a batch boundary; rows that finish early idle until the last one ends.
 2. **Returns and advantages.** Per-token discounted returns ``G_t``; the advantage is ``G_t`` minus a baseline:
    ``none``; ``mean`` (a running mean of ``G_t`` per position); ``value`` (a learned critic, with GAE(lambda));
@@ -302,7 +302,11 @@ class PolicyGradientAgent(TransformerAgent):
 
         model.eval()
         prompts = torch.as_tensor(obs[:, :P], device=self.device)
-        logits, values, cache = model.prefill(prompts)
+        # The rows of a group share their prompt: read it once per group.
+        logits, values, cache = model.prefill(prompts[::group])
+        if group > 1:
+            logits, values = logits.repeat_interleave(group, dim=0), values.repeat_interleave(group, dim=0)
+            cache = cache.repeat_rows(group)
         slots, own = np.zeros((B, G), dtype=np.int64), np.zeros((B, G), dtype=bool)
         logprobs, step_values, rewards = (torch.zeros(B, G, device=self.device) for _ in range(3))
         scores, successes = np.zeros(B), np.zeros(B, dtype=bool)

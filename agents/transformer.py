@@ -114,6 +114,15 @@ class KVCache:
     values: list[torch.Tensor]
     lengths: torch.Tensor
 
+    def repeat_rows(self, times: int) -> KVCache:
+        """A cache with each row repeated ``times`` times in a row (row ``b`` becomes rows ``b * times`` to
+        ``b * times + times - 1``): sequences that share a prefix read it once."""
+        return KVCache(
+            keys=[k.repeat_interleave(times, dim=0) for k in self.keys],
+            values=[v.repeat_interleave(times, dim=0) for v in self.values],
+            lengths=self.lengths.repeat_interleave(times, dim=0),
+        )
+
 
 def sinusoidal_positions(max_len: int, d_model: int) -> torch.Tensor:
     """The fixed sinusoidal position encoding of "Attention Is All You Need", shape ``(max_len, d_model)``."""

@@ -222,3 +222,18 @@ def test_logits_of_the_first_slots_do_not_depend_on_the_slots_after_them():
         cut_logits, cut_values = action_logits(model, prompts, answers[:, :5])
     torch.testing.assert_close(cut_logits, full_logits[:, :5], atol=1e-5, rtol=0)
     torch.testing.assert_close(cut_values, full_values[:, :5], atol=1e-5, rtol=0)
+
+
+def test_a_prefill_shared_by_repeated_rows_equals_prefilling_each_row():
+    torch.manual_seed(0)
+    model = TransformerPolicy(CONFIG).eval()
+    prompts, answers = random_batch(batch=3)
+    with torch.no_grad():
+        logits, values, cache = model.prefill(prompts.repeat_interleave(4, dim=0))
+        shared_logits, shared_values, shared = model.prefill(prompts)
+        shared = shared.repeat_rows(4)
+        torch.testing.assert_close(shared_logits.repeat_interleave(4, dim=0), logits, atol=1e-5, rtol=0)
+        torch.testing.assert_close(shared_values.repeat_interleave(4, dim=0), values, atol=1e-5, rtol=0)
+        tokens = answers[:, 0].repeat_interleave(4, dim=0)
+        torch.testing.assert_close(model.step(tokens, shared)[0], model.step(tokens, cache)[0], atol=1e-5, rtol=0)
+    assert torch.equal(shared.lengths, cache.lengths)
