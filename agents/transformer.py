@@ -172,10 +172,10 @@ class CausalSelfAttention(nn.Module):
             y = F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=dropout)
         else:
             slots = positions[:, None, :, None].expand(B, self.n_heads, T, d // self.n_heads)
-            cache.keys[layer].scatter_(2, slots, k.to(cache.keys[layer].dtype))
-            cache.values[layer].scatter_(2, slots, v.to(cache.values[layer].dtype))
+            cache.keys[layer].scatter_(2, slots, k)
+            cache.values[layer].scatter_(2, slots, v)
             seen = int(positions.max()) + 1
-            k, v = (cached[layer][:, :, :seen].to(q.dtype) for cached in (cache.keys, cache.values))
+            k, v = cache.keys[layer][:, :, :seen], cache.values[layer][:, :, :seen]
             if T == 1 and bool((positions == seen - 1).all()):  # one new token per row, rows alike: all visible
                 y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout)
             else:
@@ -296,13 +296,14 @@ class TransformerPolicy(nn.Module):
     # -- incremental generation --------------------------------------------------------------------------------
 
     def new_cache(self, batch_size: int) -> KVCache:
-        """An empty cache for ``batch_size`` sequences."""
+        """An empty cache for ``batch_size`` sequences, in the blocks' compute precision."""
         c = self.config
         shape = (batch_size, c.n_heads, 2 * c.max_len, c.d_model // c.n_heads)
         param = self.embedding.weight
+        dtype = torch.bfloat16 if c.precision == "bf16" else param.dtype
         return KVCache(
-            keys=[torch.zeros(shape, dtype=param.dtype, device=param.device) for _ in range(c.n_layers)],
-            values=[torch.zeros(shape, dtype=param.dtype, device=param.device) for _ in range(c.n_layers)],
+            keys=[torch.zeros(shape, dtype=dtype, device=param.device) for _ in range(c.n_layers)],
+            values=[torch.zeros(shape, dtype=dtype, device=param.device) for _ in range(c.n_layers)],
             lengths=torch.zeros(batch_size, dtype=torch.long, device=param.device),
         )
 
