@@ -15,6 +15,7 @@ from pathlib import Path
 
 from benchmarks.executors import EXECUTORS, make_executor
 from benchmarks.report import SUMMARY_MD
+from benchmarks.results import RunDirectoryInUse
 from benchmarks.runner import run_suite
 from benchmarks.suite import SuiteError, load_suite
 
@@ -26,6 +27,14 @@ def positive_int(text: str) -> int:
     """``text`` as a positive integer (argparse names the option when this raises)."""
     value = int(text)
     if value < 1:
+        raise ValueError(text)
+    return value
+
+
+def positive_seconds(text: str) -> float:
+    """``text`` as a positive, finite number of seconds (argparse names the option when this raises)."""
+    value = float(text)
+    if not 0 < value < float("inf"):
         raise ValueError(text)
     return value
 
@@ -53,6 +62,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=positive_int, metavar="N", help="environment-step budget per trial")
     p.add_argument("--eval-every", type=positive_int, metavar="N", help="environment steps between evaluations")
     p.add_argument(
+        "--trial-timeout",
+        type=positive_seconds,
+        metavar="S",
+        help="seconds a trial may run before it is stopped and recorded as failed (default: the suite's, or none)",
+    )
+    p.add_argument(
         "--workers", type=positive_int, default=default_workers(), metavar="N", help="parallel trials (default: cores)"
     )
     p.add_argument("--executor", choices=sorted(EXECUTORS), default="process", help="how trials run (default: process)")
@@ -60,9 +75,14 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+STOP_CODES = {"SIGINT": 130, "SIGTERM": 143}
+"""Exit codes of a run stopped by a signal (the shell's convention: 128 + the signal's number)."""
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``textgym-bench`` with ``argv`` (default: ``sys.argv[1:]``); 0 when every trial is ok, 1 when one
-    failed or could not run, 2 for a bad suite or option."""
+    failed, 2 for a bad suite or option or a results directory in use, 130 or 143 when stopped by Ctrl-C or
+    ``SIGTERM`` (the finished trials' report is written first)."""
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in PERF_COMMANDS:
         importlib.import_module(PERF_COMMANDS[argv[0]]).main(argv[1:])
@@ -70,17 +90,29 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         suite = load_suite(args.suite).with_overrides(
-            envs=args.envs, agents=args.agents, seeds=args.seeds, steps=args.steps, eval_every=args.eval_every
+            envs=args.envs,
+            agents=args.agents,
+            seeds=args.seeds,
+            steps=args.steps,
+            eval_every=args.eval_every,
+            trial_timeout=args.trial_timeout,
         )
         out_dir = args.out if args.out is not None else Path("results") / suite.name
         command = ["textgym-bench", *argv]
         outcome = run_suite(suite, out_dir, make_executor(args.executor, args.workers), command=command)
-    except SuiteError as error:
+    except (SuiteError, RunDirectoryInUse) as error:
         print(f"textgym-bench: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # before any trial started
+        print("textgym-bench: stopped before any trial ran", file=sys.stderr)
+        return STOP_CODES["SIGINT"]
     print((out_dir / SUMMARY_MD).read_text())
     print(f"{outcome.ran} trial(s) run, {outcome.skipped} already done, {outcome.failed} failed; results in {out_dir}")
-    for spec, error in outcome.lost:
-        trial = f"{spec.env_name} / {spec.agent_label} / seed {spec.seed}"
-        print(f"could not run {trial} ({error!r}); rerun to try it again", file=sys.stderr)
-    return 1 if outcome.failed or outcome.lost else 0
+    if outcome.stopped_by is not None:
+        print(
+            f"stopped by {outcome.stopped_by}: {outcome.not_run} trial(s) not run; run the same command again to "
+            "run them",
+            file=sys.stderr,
+        )
+        return STOP_CODES[outcome.stopped_by]
+    return 1 if outcome.failed else 0

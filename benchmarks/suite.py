@@ -8,6 +8,7 @@ A suite file (see ``benchmarks/suites/quick.toml``)::
     eval_every = 10_000          # evaluate every this many environment steps (and at 0 and at the end)
     eval_episodes = 100          # held-out test prompts per evaluation
     reference = "pg"             # optional: the agent the report compares the others with
+    trial_timeout = 3600         # optional: seconds a trial may run before it is stopped and recorded as failed
     include = ["language"]       # optional: suites whose trials join these, each at its own seeds and budget
     envs = ["textgym/Copy-v0", { id = "textgym/Reverse-v0", options = { max_length = 4 } },
             { id = "textgym/Reverse-v0", label = "Reverse-8", options = { max_length = 8 } }]
@@ -42,6 +43,7 @@ SUITES_DIR = Path(__file__).parent / "suites"
 
 REQUIRED_KEYS = ("seeds", "steps", "eval_every", "eval_episodes", "envs", "agents")
 OPTIONAL_KEYS = ("description", "reference")
+TIMEOUT_KEY = "trial_timeout"
 INCLUDE_KEY = "include"
 
 
@@ -107,6 +109,8 @@ class Suite:
         description: free text for the report.
         includes: suites whose trials join this one's, each at its own seeds, budget and options (a suite file's
             ``include``); their environments' names must differ from this suite's and from each other's.
+        trial_timeout: seconds a trial of this suite may run (``None``: no limit); one that runs longer is
+            stopped and recorded as failed.
     """
 
     name: str
@@ -119,6 +123,7 @@ class Suite:
     reference: str = "pg"
     description: str = ""
     includes: tuple[Suite, ...] = ()
+    trial_timeout: float | None = None
 
     def parts(self) -> list[Suite]:
         """The suite without its includes, then every included suite's parts: cross-products of environments,
@@ -157,6 +162,7 @@ class Suite:
         seeds: int | None = None,
         steps: int | None = None,
         eval_every: int | None = None,
+        trial_timeout: float | None = None,
     ) -> Suite:
         """The suite with the command line's choices in place of its own; ``None`` keeps the suite's value.
 
@@ -169,22 +175,22 @@ class Suite:
             seeds: number of seeds (of every part).
             steps: budget per trial (of every part).
             eval_every: environment steps between evaluations (of every part).
+            trial_timeout: seconds a trial may run (of every part).
         """
+        numbers = {"seeds": seeds, "steps": steps, "eval_every": eval_every, "trial_timeout": trial_timeout}
         if self.includes:
-            return self._parts_with_overrides(envs, agents, seeds=seeds, steps=steps, eval_every=eval_every)
+            return self._parts_with_overrides(envs, agents, **numbers)
         known_envs = {env.key: env for env in self.envs}
         known_agents = {agent.key: agent for agent in self.agents}
         overridden = {
             "envs": None if envs is None else tuple(known_envs.get(id_, EnvEntry(id_)) for id_ in envs),
             "agents": None if agents is None else tuple(known_agents.get(n, AgentEntry(n)) for n in agents),
-            "seeds": seeds,
-            "steps": steps,
-            "eval_every": eval_every,
+            **numbers,
         }
         suite = replace(self, **{key: value for key, value in overridden.items() if value is not None})
         return _checked_shape(suite, source="the command line")
 
-    def _parts_with_overrides(self, envs: list[str] | None, agents: list[str] | None, **numbers: int | None) -> Suite:
+    def _parts_with_overrides(self, envs: list[str] | None, agents: list[str] | None, **numbers: float | None) -> Suite:
         """:meth:`with_overrides` of a suite with includes: keep the named entries in each part, drop the parts
         left without an environment or an agent, set the numbers in every part."""
         parts = self.parts()
@@ -233,7 +239,7 @@ def load_suite(suite: str | Path, _including: tuple[Path, ...] = ()) -> Suite:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as error:
         raise SuiteError(f"{source} is not valid TOML: {error}") from None
-    expected_keys = (*REQUIRED_KEYS, *OPTIONAL_KEYS, INCLUDE_KEY)
+    expected_keys = (*REQUIRED_KEYS, *OPTIONAL_KEYS, TIMEOUT_KEY, INCLUDE_KEY)
     unknown = sorted(set(data) - set(expected_keys))
     if unknown:
         raise SuiteError(f"{source}: unknown key(s) {unknown}; expected {list(expected_keys)}")
@@ -260,6 +266,7 @@ def load_suite(suite: str | Path, _including: tuple[Path, ...] = ()) -> Suite:
         eval_episodes=data["eval_episodes"],
         **{key: data[key] for key in OPTIONAL_KEYS if key in data},
         includes=included,
+        trial_timeout=data.get(TIMEOUT_KEY),
     )
     return _checked_shape(suite, source)
 
@@ -293,6 +300,11 @@ def _checked_shape(suite: Suite, source: str) -> Suite:
         value = getattr(suite, key)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise SuiteError(f"{source}: {key!r} must be a positive integer, got {value!r}")
+    timeout = suite.trial_timeout
+    if timeout is not None and not (
+        isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and 0 < timeout < float("inf")
+    ):
+        raise SuiteError(f"{source}: {TIMEOUT_KEY!r} must be a positive number of seconds, got {timeout!r}")
     for key, names in (("envs", [e.key for e in suite.envs]), ("agents", [a.key for a in suite.agents])):
         if not names:
             raise SuiteError(f"{source}: {key!r} must list at least one entry")

@@ -77,16 +77,10 @@ class TrialSpec:
         return f"{re.sub(r'[^A-Za-z0-9._-]+', '_', readable)}__{digest}"
 
 
-def run_trial(spec: TrialSpec) -> dict[str, Any]:
-    """Train and evaluate one agent as ``spec`` says and return the trial's record (the results contract).
-
-    The agent first learns for 0 steps (to see the environment) and is evaluated; it then learns for the whole
-    budget in one call, evaluated whenever its callback reports that another ``eval_every`` steps have passed,
-    and once more at the end unless the last evaluation was already there. A curve point is
-    ``[env_steps, score, success]`` at the steps the agent reported. ``train_s`` and ``steps_per_s`` count the
-    budget's ``learn`` call without its evaluations.
-    """
-    record: dict[str, Any] = {
+def failed_record(spec: TrialSpec, error: str | None = None) -> dict[str, Any]:
+    """The record of a trial of ``spec`` that failed with ``error`` before any evaluation (the results contract):
+    where every trial's record starts, and what a trial whose worker died or timed out gets."""
+    return {
         **spec.to_dict(),
         "env": spec.env_name,
         "env_id": spec.env,
@@ -101,16 +95,29 @@ def run_trial(spec: TrialSpec) -> dict[str, Any]:
         "eval_s": 0.0,
         "steps_per_s": None,
         "curve": [],
-        "error": None,
+        "error": error,
         "started_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "versions": package_versions(),
     }
+
+
+def run_trial(spec: TrialSpec) -> dict[str, Any]:
+    """Train and evaluate one agent as ``spec`` says and return the trial's record (the results contract).
+
+    The agent first learns for 0 steps (to see the environment) and is evaluated; it then learns for the whole
+    budget in one call, evaluated whenever its callback reports that another ``eval_every`` steps have passed,
+    and once more at the end unless the last evaluation was already there. A curve point is
+    ``[env_steps, score, success]`` at the steps the agent reported. ``train_s`` and ``steps_per_s`` count the
+    budget's ``learn`` call without its evaluations. An agent that raises, or calls ``sys.exit``, fails the
+    trial with its traceback in ``error`` (the curve so far is kept).
+    """
+    record = failed_record(spec)
     start = time.perf_counter()
     try:
         _train_and_evaluate(spec, record)
         record["status"] = "ok"
         record["final_score"], record["final_success"] = record["curve"][-1][1:]
-    except Exception:
+    except (Exception, SystemExit):
         record["error"] = traceback.format_exc()
     record["wall_s"] = time.perf_counter() - start
     return record
