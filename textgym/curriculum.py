@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Mapping
+from numbers import Real
 from typing import Any
+
+from textgym.task import check_int
+
+OPTIONS = ("start", "threshold", "window")
 
 
 class LengthCurriculum:
@@ -12,26 +17,26 @@ class LengthCurriculum:
 
     Args:
         length_range: the task's ``(low, high)`` length bounds; the cap never leaves them.
-        start: the first cap (default: ``low``).
-        threshold: success rate over the last ``window`` episodes that raises the cap.
-        window: number of recent episodes the success rate is measured on; the window empties after each raise,
-            so every level is judged on its own episodes.
+        start: the first cap, an int in ``[low, high]`` (default: ``low``).
+        threshold: success rate over the last ``window`` episodes that raises the cap, a number in ``(0, 1]``.
+        window: number of recent episodes the success rate is measured on, an int ``>= 1``; the window empties
+            after each raise, so every level is judged on its own episodes.
+
+    Raises ``ValueError`` naming the option, what it must be and the value given, for a value of the wrong type or
+    out of range.
     """
 
     def __init__(
         self, length_range: tuple[int, int], start: int | None = None, threshold: float = 0.9, window: int = 100
     ) -> None:
         low, high = length_range
-        start = low if start is None else start
-        if not low <= start <= high:
-            raise ValueError(f"curriculum start must be in the task's length range [{low}, {high}], got {start}")
-        if not 0.0 < threshold <= 1.0:
-            raise ValueError(f"curriculum threshold must be in (0, 1], got {threshold}")
-        if window < 1:
-            raise ValueError(f"curriculum window must be >= 1, got {window}")
+        start = low if start is None else check_int("curriculum start", start, low, high)
+        if isinstance(threshold, bool) or not isinstance(threshold, Real) or not 0.0 < threshold <= 1.0:
+            raise ValueError(f"curriculum threshold must be a number in (0, 1], got {threshold!r}")
+        window = check_int("curriculum window", window, 1)
         self.high = high
         self.level = start
-        self.threshold = threshold
+        self.threshold = float(threshold)
         self.recent: deque[bool] = deque(maxlen=window)
 
     def record(self, success: bool) -> None:
@@ -47,7 +52,8 @@ class LengthCurriculum:
         cls, option: bool | Mapping[str, Any], length_range: tuple[int, int] | None
     ) -> LengthCurriculum | None:
         """Build the curriculum an environment's ``curriculum`` option asks for: ``False`` (none), ``True``
-        (defaults) or a mapping of keyword arguments (``start``, ``threshold``, ``window``)."""
+        (defaults) or a mapping of keyword arguments (``start``, ``threshold``, ``window``); raises ``ValueError``
+        naming the option for anything else."""
         if option is False or option is None:
             return None
         if length_range is None:
@@ -55,8 +61,8 @@ class LengthCurriculum:
         if option is True:
             return cls(length_range)
         if isinstance(option, Mapping):
-            unknown = sorted(set(option) - {"start", "threshold", "window"})
+            unknown = sorted(set(option) - set(OPTIONS), key=repr)
             if unknown:
-                raise ValueError(f"unknown curriculum option(s) {unknown}; expected start, threshold, window")
+                raise ValueError(f"unknown curriculum option(s) {unknown}; expected {', '.join(OPTIONS)}")
             return cls(length_range, **option)
         raise ValueError(f"curriculum must be a bool or a mapping of options, got {option!r}")

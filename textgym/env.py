@@ -21,6 +21,25 @@ REWARD_MODES = ("sparse", "dense")
 RENDER_MODES = ("ansi",)
 
 
+def check_seed(seed: Any, name: str = "seed") -> int | None:
+    """Return ``seed`` as an int if it is a non-negative integer (a numpy one included, not a bool), None if it is
+    None; else raise ``ValueError`` naming ``name`` and the value."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"{name} must be None or a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+def check_reset_options(options: Any) -> Mapping[str, Any]:
+    """Return ``options`` (``{}`` for None) if it is a mapping, else raise ``ValueError`` naming it."""
+    if options is None:
+        return {}
+    if not isinstance(options, Mapping):
+        raise ValueError(f"options must be a dict of reset options or None, got {options!r}")
+    return options
+
+
 class TextGenBase:
     """What :class:`TextGenEnv` and :class:`~textgym.vector_env.TextGenVectorEnv` share: their options, how they are
     checked, and the spaces and text of one episode. See :class:`TextGenEnv` for what each option means."""
@@ -60,6 +79,7 @@ class TextGenBase:
             raise ValueError(f"unknown render_mode {render_mode!r}; expected None or one of {list(RENDER_MODES)}")
         self.render_mode = render_mode
         self.curriculum = LengthCurriculum.from_option(curriculum, self.task.length_range)
+        self._check_split_has_prompts()
 
         self.tokenizer = self.task.tokenizer
         self.prompt_len = self.task.max_prompt_len
@@ -67,6 +87,17 @@ class TextGenBase:
         vocab_size = self.tokenizer.vocab_size
         observation_space = spaces.MultiDiscrete(np.full(self.prompt_len + self.gen_len, vocab_size), dtype=np.int64)
         return observation_space, spaces.Discrete(vocab_size)
+
+    def _check_split_has_prompts(self) -> None:
+        """Draw one example of the split (at the curriculum's first level) with a generator of its own, so that
+        options leaving the split no prompt raise ``ValueError`` here rather than at the first ``reset``."""
+        level = None if self.curriculum is None else self.curriculum.level
+        try:
+            self.task.sample(np.random.default_rng(0), self.split, max_length=level)
+        except ValueError as error:
+            if level is None:
+                raise
+            raise ValueError(f"{error}; or raise the curriculum start (now {level})") from None
 
     def _render_episode(self, example: Example, slots: np.ndarray) -> str:
         """``"prompt -> conversation so far"``, special tokens by name: the ``"ansi"`` rendering of one episode."""
@@ -138,7 +169,12 @@ class TextGenEnv(TextGenBase, gym.Env[np.ndarray, np.int64]):
 
     - an action that is not an integer id in ``[0, V)``: ``ValueError`` naming the action;
     - ``step`` before ``reset``, or after the episode terminated: ``gymnasium.error.ResetNeeded``;
-    - an unknown task, task option, split, reward mode, render mode or reset option: ``ValueError``.
+    - an unknown task, task option, split, reward mode or render mode, a bad task option value or ``curriculum``
+      option (each named in the message), or options that leave the split no prompt (too few distinct prompts for
+      three disjoint splits, or at the curriculum's start): ``ValueError`` when the environment is built;
+    - a ``seed`` that is not None or a non-negative integer (an int or a numpy integer; not a bool), ``options``
+      that is not a dict, or an unknown reset option: ``ValueError`` from ``reset``, raised before it changes
+      anything (the generator and the episode under way are kept).
 
     ## Arguments
 
@@ -147,8 +183,9 @@ class TextGenEnv(TextGenBase, gym.Env[np.ndarray, np.int64]):
         split: ``"train"``, ``"validation"`` or ``"test"``; which prompts episodes draw.
         reward_mode: ``"sparse"`` or ``"dense"``.
         render_mode: ``None`` or ``"ansi"`` (``render()`` returns ``"prompt -> slots so far"``, specials by name).
-        curriculum: ``False``, ``True`` or a mapping of :class:`~textgym.curriculum.LengthCurriculum` options;
-            grows the input length as recent success passes a threshold (tasks with a length range only).
+        curriculum: ``False``, ``True`` or a mapping of :class:`~textgym.curriculum.LengthCurriculum` options
+            (``start``, ``threshold``, ``window``); grows the input length as recent success passes a threshold
+            (tasks with a length range only).
         **task_options: options of the named task, e.g. ``max_length=8``.
     """
 
@@ -177,9 +214,10 @@ class TextGenEnv(TextGenBase, gym.Env[np.ndarray, np.int64]):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
+        seed = check_seed(seed)
+        if check_reset_options(options):
+            raise ValueError(f"unknown reset option(s) {sorted(options, key=repr)}; TextGenEnv.reset takes none")
         super().reset(seed=seed)
-        if options:
-            raise ValueError(f"unknown reset option(s) {sorted(options)}; TextGenEnv.reset takes none")
         max_length = None if self.curriculum is None else self.curriculum.level
         self.example = self.task.sample(self.np_random, self.split, max_length=max_length)
         self.generated = []

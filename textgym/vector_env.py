@@ -11,7 +11,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from textgym.conversation import end_turn
-from textgym.env import RENDER_MODES, TextGenBase
+from textgym.env import RENDER_MODES, TextGenBase, check_reset_options, check_seed
 from textgym.example_queue import ExampleQueue
 from textgym.task import Example, ExampleBatch, Task
 
@@ -71,11 +71,11 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
 
     ## Seeding
 
-    ``reset(seed=s)`` seeds sub-environment ``i`` with ``s + i``, and ``reset(seed=[s0, s1, ...])`` with ``s_i``,
-    exactly as ``SyncVectorEnv`` does; each sub-environment then draws its following episodes from its own
-    generator, so a vector of N gives the same episodes as N single environments (drawing some of them ahead
-    changes none). ``seed=None`` keeps the generators and what was drawn ahead (or seeds them from entropy the
-    first time).
+    ``reset(seed=s)`` seeds sub-environment ``i`` with ``s + i``, and ``reset(seed=[s0, s1, ...])`` with ``s_i``
+    (non-negative integers, or None in a list), exactly as ``SyncVectorEnv`` does; each sub-environment then draws
+    its following episodes from its own generator, so a vector of N gives the same episodes as N single
+    environments (drawing some of them ahead changes none). ``seed=None`` keeps the generators and what was drawn
+    ahead (or seeds them from entropy the first time).
 
     ## Curriculum
 
@@ -94,8 +94,11 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
     - ``actions`` not an integer array of shape ``(N,)``, or with an id outside ``[0, V)``: ``ValueError`` naming it;
     - ``step`` or :meth:`action_masks` before every sub-environment was reset, or stepping a terminated
       sub-environment with autoreset disabled: ``gymnasium.error.ResetNeeded``;
-    - bad ``num_envs``, ``autoreset_mode``, seeds, ``reset_mask`` or an unknown reset option: ``ValueError``;
-      bad task and environment options as in ``TextGenEnv``.
+    - bad ``num_envs``, ``autoreset_mode``, seeds (an int that is negative, or a list that is not N entries each
+      None or a non-negative integer: the message names the entry), ``options`` that is not a dict, a bad
+      ``reset_mask`` or an unknown reset option: ``ValueError``; ``reset`` checks every seed and option before it
+      changes anything, so a failed ``reset`` reseeds no sub-environment. Bad task and environment options
+      (``curriculum`` included) as in ``TextGenEnv``, raised when the environment is built.
 
     ## Arguments
 
@@ -165,9 +168,9 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
 
     def reset(self, *, seed: Seeds = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
         """Start new episodes in all sub-environments, or in those of ``options["reset_mask"]`` (a bool array of
-        shape ``(N,)``); ``seed`` is an int (``seed + i`` for sub-environment ``i``), a list of N ints or Nones, or
-        None."""
-        rows = self._rows_to_reset(options)
+        shape ``(N,)``); ``seed`` is a non-negative int (``seed + i`` for sub-environment ``i``), a list of N
+        non-negative ints or Nones, or None. Bad seeds or options raise ``ValueError`` before anything changes."""
+        rows = self._rows_to_reset(options)  # these two check their arguments and change nothing
         seeds = self._seed_list(seed)
         for i in rows.tolist():
             self._queue.seed(i, seeds[i])
@@ -388,10 +391,12 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
             )
 
     def _rows_to_reset(self, options: dict[str, Any] | None) -> np.ndarray:
-        options = dict(options or {})
+        options = dict(check_reset_options(options))
         reset_mask = options.pop("reset_mask", None)
         if options:
-            raise ValueError(f"unknown reset option(s) {sorted(options)}; TextGenVectorEnv.reset takes only reset_mask")
+            raise ValueError(
+                f"unknown reset option(s) {sorted(options, key=repr)}; TextGenVectorEnv.reset takes only reset_mask"
+            )
         if reset_mask is None:
             return self._all_rows
         if not isinstance(reset_mask, np.ndarray) or reset_mask.dtype != bool or reset_mask.shape != (self.num_envs,):
@@ -404,10 +409,12 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
         return np.flatnonzero(reset_mask)
 
     def _seed_list(self, seed: Seeds) -> list[int | None]:
+        """Each sub-environment's seed, every one checked (:func:`~textgym.env.check_seed`) before any is used."""
         if seed is None:
             return [None] * self.num_envs
         if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-            return [int(seed) + i for i in range(self.num_envs)]
+            first = check_seed(seed)
+            return [first + i for i in range(self.num_envs)]
         if isinstance(seed, Sequence) and not isinstance(seed, str) and len(seed) == self.num_envs:
-            return list(seed)
+            return [check_seed(seed_i, f"seed[{i}]") for i, seed_i in enumerate(seed)]
         raise ValueError(f"seed {seed!r} must be None, an int, or a list of {self.num_envs} ints or Nones")

@@ -46,6 +46,8 @@ from textgym.tokenizers import CharTokenizer
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 DIGITS = "0123456789"
 BRACKETS = ("()", "[]", "{}", "<>")
+MAX_DIGITS = 18
+"""The most digits an addition operand may have: ``10**18`` is the largest power of ten an int64 draw can reach."""
 
 
 class Draws(NamedTuple):
@@ -355,7 +357,8 @@ class Addition(AlgorithmicTask):
 
     Args:
         min_length: fewest digits per operand.
-        max_length: most digits per operand.
+        max_length: most digits per operand, at most :data:`MAX_DIGITS` (18): the operands are drawn as int64
+            numbers below ``10**max_length``, and ``10**19`` is past int64's largest value (about ``9.2e18``).
         metric: see :class:`AlgorithmicTask`.
     """
 
@@ -363,6 +366,11 @@ class Addition(AlgorithmicTask):
     reverse_digits = False
 
     def __init__(self, min_length: int = 1, max_length: int = 2, metric: str = "token_accuracy") -> None:
+        if check_int("max_length", max_length, 1) > MAX_DIGITS:
+            raise ValueError(
+                f"max_length must be <= {MAX_DIGITS} for {self.name} (operands are drawn as int64 numbers below "
+                f"10**max_length), got {max_length}"
+            )
         self.tokenizer = CharTokenizer(DIGITS + "+=")
         self.answer_symbols = DIGITS
         super().__init__(min_length, max_length, metric)
