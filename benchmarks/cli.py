@@ -15,7 +15,7 @@ from pathlib import Path
 
 from benchmarks.executors import EXECUTORS, make_executor
 from benchmarks.report import SUMMARY_MD
-from benchmarks.results import RunDirectoryInUse
+from benchmarks.results import ResultsDirectoryError
 from benchmarks.runner import run_suite
 from benchmarks.suite import SuiteError, load_suite
 
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         out_dir = args.out if args.out is not None else Path("results") / suite.name
         command = ["textgym-bench", *argv]
         outcome = run_suite(suite, out_dir, make_executor(args.executor, args.workers), command=command)
-    except (SuiteError, RunDirectoryInUse) as error:
+    except (SuiteError, ResultsDirectoryError) as error:
         print(f"textgym-bench: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # before any trial started

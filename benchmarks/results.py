@@ -49,22 +49,28 @@ CONTRACT_FIELDS = (
 """Fields every record of ``results.jsonl`` has."""
 
 
-class RunDirectoryInUse(RuntimeError):
-    """Another run is writing into the results directory."""
+class ResultsDirectoryError(RuntimeError):
+    """The results directory cannot take a run: another run is writing into it, or it cannot be created or
+    written."""
 
 
 @contextlib.contextmanager
 def locked(out_dir: Path) -> Iterator[None]:
-    """Hold ``out_dir``'s lock for the block; :class:`RunDirectoryInUse` at once when another process holds it.
-    The operating system releases the lock when its holder ends, however it ends."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with open(out_dir / LOCK_FILE, "a+") as file:
+    """Hold ``out_dir``'s lock for the block (creating the directory); :class:`ResultsDirectoryError` at once when
+    another process holds it or the directory cannot be written. The operating system releases the lock when its
+    holder ends, however it ends."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        file = open(out_dir / LOCK_FILE, "a+")
+    except OSError as error:
+        raise ResultsDirectoryError(f"cannot write results into {str(out_dir)!r}: {error.strerror or error}") from None
+    with file:
         try:
             fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             file.seek(0)
             holder = file.read().strip() or "another process"
-            raise RunDirectoryInUse(
+            raise ResultsDirectoryError(
                 f"results directory {str(out_dir)!r} is in use by another run ({holder}); wait for it to finish "
                 "or choose another --out"
             ) from None

@@ -110,7 +110,7 @@ def run_suite(
     Args:
         suite: the suite; checked with :func:`benchmarks.suite.check_suite` before any trial starts.
         out_dir: the run's directory (created if needed); locked while the run writes into it
-            (:class:`benchmarks.results.RunDirectoryInUse` when another run holds it).
+            (:class:`benchmarks.results.ResultsDirectoryError` when another run holds it or it cannot be written).
         executor: runs the trials.
         progress: show a progress bar over trials (with an ETA) on stderr.
         command: the command line, recorded in ``run.json``.

@@ -178,8 +178,18 @@ class Suite:
             trial_timeout: seconds a trial may run (of every part).
         """
         numbers = {"seeds": seeds, "steps": steps, "eval_every": eval_every, "trial_timeout": trial_timeout}
-        if self.includes:
-            return self._parts_with_overrides(envs, agents, **numbers)
+        suite = (
+            self._parts_with_overrides(envs, agents, **numbers)
+            if self.includes
+            else self._own_overrides(envs, agents, **numbers)
+        )
+        chosen = [f"--{key} {' '.join(names)}" for key, names in (("envs", envs), ("agents", agents)) if names]
+        if chosen:  # the description says the run is a selection, in run.json and in the report's title
+            suite = replace(suite, description=f"{suite.description}; only {', '.join(chosen)}".lstrip("; "))
+        return suite
+
+    def _own_overrides(self, envs: list[str] | None, agents: list[str] | None, **numbers: float | None) -> Suite:
+        """:meth:`with_overrides` of a suite without includes."""
         known_envs = {env.key: env for env in self.envs}
         known_agents = {agent.key: agent for agent in self.agents}
         overridden = {
@@ -209,7 +219,9 @@ class Suite:
             if part_envs and part_agents:
                 overridden = {"envs": part_envs, "agents": part_agents, **numbers}
                 kept.append(replace(part, **{key: value for key, value in overridden.items() if value is not None}))
-        first, *rest = kept  # not empty: every name is known, so some part keeps an env and an agent
+        if not kept:
+            raise SuiteError(f"no part of suite {self.name!r} lists both environments {envs} and agents {agents}")
+        first, *rest = kept
         head = replace(first, name=self.name, description=self.description, reference=self.reference)
         return _checked_shape(replace(head, includes=tuple(rest)), source="the command line")
 
@@ -236,7 +248,9 @@ def load_suite(suite: str | Path, _including: tuple[Path, ...] = ()) -> Suite:
     if path.resolve() in _including:
         raise SuiteError(f"{source} includes itself (through {[str(p) for p in _including]})")
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise SuiteError(f"{source} is not UTF-8 text ({error.reason} at byte {error.start})") from None
     except tomllib.TOMLDecodeError as error:
         raise SuiteError(f"{source} is not valid TOML: {error}") from None
     expected_keys = (*REQUIRED_KEYS, *OPTIONAL_KEYS, TIMEOUT_KEY, INCLUDE_KEY)
@@ -268,6 +282,9 @@ def load_suite(suite: str | Path, _including: tuple[Path, ...] = ()) -> Suite:
         includes=included,
         trial_timeout=data.get(TIMEOUT_KEY),
     )
+    agent_names = sorted({agent.key for part in suite.parts() for agent in part.agents})
+    if "reference" in data and data["reference"] not in agent_names:
+        raise SuiteError(f"{source}: reference {data['reference']!r} is not one of its agents {agent_names}")
     return _checked_shape(suite, source)
 
 

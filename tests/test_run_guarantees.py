@@ -12,8 +12,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+from misbehaving_agents import DyingAgent, ExitingAgent, HangingAgent, NanStepsAgent, SlowAgent, StubbornAgent
 
-from agents.random_agent import RandomAgent
 from benchmarks.cli import main
 from benchmarks.executors import ProcessExecutor, SerialExecutor
 from benchmarks.results import (
@@ -34,68 +34,6 @@ TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
 SMALL = {"max_length": 3, "num_symbols": 3}
 TIMINGS = ("wall_s", "train_s", "eval_s", "steps_per_s", "started_at")
-
-
-class NanStepsAgent(RandomAgent):
-    """Reports a step count that is not a number."""
-
-    def learn(self, env, total_steps, callback=None):
-        super().learn(env, total_steps, callback)
-        if total_steps > 0:
-            self.num_env_steps = float("nan")
-        return self
-
-
-class ExitingAgent(RandomAgent):
-    """Ends its process politely in the middle of training."""
-
-    def learn(self, env, total_steps, callback=None):
-        super().learn(env, total_steps, callback)
-        if total_steps > 0:
-            sys.exit(3)
-        return self
-
-
-class DyingAgent(RandomAgent):
-    """Its process dies while training, as on a segfault or the out-of-memory killer."""
-
-    def learn(self, env, total_steps, callback=None):
-        super().learn(env, total_steps, callback)
-        if total_steps > 0:
-            os._exit(3)
-        return self
-
-
-class HangingAgent(RandomAgent):
-    """Never finishes training."""
-
-    def learn(self, env, total_steps, callback=None):
-        super().learn(env, total_steps, callback)
-        while total_steps > 0:
-            time.sleep(0.05)
-        return self
-
-
-class StubbornAgent(RandomAgent):
-    """Never finishes training, and ignores the time limit's alarm (as code stuck in one C call does)."""
-
-    def learn(self, env, total_steps, callback=None):
-        super().learn(env, total_steps, callback)
-        if total_steps > 0:
-            signal.signal(signal.SIGALRM, signal.SIG_IGN)
-            while True:
-                time.sleep(0.05)
-        return self
-
-
-class SlowAgent(RandomAgent):
-    """Takes a second to train."""
-
-    def learn(self, env, total_steps, callback=None):
-        super().learn(env, total_steps, callback)
-        if total_steps > 0:
-            time.sleep(1.0)
-        return self
 
 
 def agent_path(agent_class):
@@ -241,15 +179,14 @@ def test_a_trial_past_its_time_limit_is_stopped_and_failed_with_the_reason_in_pr
 
 
 def test_a_worker_past_its_time_limit_is_killed_and_replaced(tmp_path):
-    # The limit counts the trial's imports in a fresh worker too: a few seconds here.
-    suite = small_suite(StubbornAgent, HangingAgent, "random", trial_timeout=6)
+    suite = small_suite(StubbornAgent, HangingAgent, "random", trial_timeout=3)
     outcome = run_suite(suite, tmp_path, ProcessExecutor(workers=2, kill_grace_s=1), progress=False)
     records = by_agent(outcome.records)
     assert (outcome.ran, outcome.failed) == (3, 2)
     assert records["random", 0]["status"] == "ok"
-    assert "TrialTimeout: ran past its time limit of 6 s" in records["HangingAgent", 0]["error"]
+    assert "TrialTimeout: ran past its time limit of 3 s" in records["HangingAgent", 0]["error"]
     assert records["StubbornAgent", 0]["error"] == (
-        "TrialTimeout: ran past its time limit of 6 s and did not stop; its worker process was killed"
+        "TrialTimeout: ran past its time limit of 3 s and did not stop; its worker process was killed"
     )
 
 
@@ -369,3 +306,42 @@ def test_corrupt_trial_files_are_set_aside_by_name_and_their_trials_run_again(tm
         assert (tmp_path / SET_ASIDE_DIR / path.name).read_bytes() == content
     assert (tmp_path / SET_ASIDE_DIR / files[6].name / "inside").read_text() == "kept"
     assert any(m.startswith(f"{files[6]} is not a trial record (it is not a file)") for m in again.set_aside)
+
+
+def test_a_wrong_agent_option_fails_the_suite_check_before_any_trial(tmp_path, capsys):
+    path = suite_file(tmp_path / "typo.toml", ["random"], seeds=1)
+    path.write_text(path.read_text().replace('["random"]', '[{ name = "pg", options = { learning_rate = "fast" } }]'))
+    assert main([str(path), "--executor", "serial", "--out", str(tmp_path / "out")]) == 2
+    assert "option 'learning_rate' must be of type float, got 'fast'" in capsys.readouterr().err
+    assert not (tmp_path / "out" / TRIALS_DIR).exists()
+
+
+def test_a_suite_file_that_is_not_utf8_or_names_an_unknown_reference_is_refused_by_name(tmp_path):
+    path = suite_file(tmp_path / "latin1.toml", ["random"], seeds=1)
+    path.write_bytes(path.read_bytes().replace(b"seeds = 1", b'description = "caf\xe9"\nseeds = 1'))
+    with pytest.raises(SuiteError, match=f"suite '{path}' is not UTF-8 text"):
+        load_suite(path)
+    path = suite_file(tmp_path / "reference.toml", ["random", "sb3-ppo"], seeds=1)
+    path.write_text('reference = "pgg"\n' + path.read_text())
+    with pytest.raises(SuiteError, match=r"reference 'pgg' is not one of its agents \['random', 'sb3-ppo'\]"):
+        load_suite(path)
+
+
+def test_run_json_and_the_report_say_when_the_command_line_chose_part_of_a_suite(tmp_path):
+    path = suite_file(tmp_path / "two.toml", ["random", "sb3-ppo"], seeds=1)
+    path.write_text('description = "two agents"\n' + path.read_text())
+    out = tmp_path / "out"
+    assert main([str(path), "--agents", "random", "--executor", "serial", "--out", str(out)]) == 0
+    assert json.loads((out / "run.json").read_text())["suite"]["description"] == "two agents; only --agents random"
+    assert "two agents; only --agents random" in (out / "summary.md").read_text()
+    assert load_suite("solve").with_overrides(envs=["SCAN-simple"]).description.endswith("; only --envs SCAN-simple")
+
+
+def test_an_out_directory_that_cannot_be_written_is_refused_before_any_trial(tmp_path, capsys):
+    path = suite_file(tmp_path / "small.toml", ["random"], seeds=1)
+    a_file = tmp_path / "results.txt"
+    a_file.write_text("not a directory")
+    for out in (a_file, a_file / "below"):
+        assert main([str(path), "--executor", "serial", "--out", str(out)]) == 2
+        assert f"textgym-bench: error: cannot write results into '{out}'" in capsys.readouterr().err
+    assert a_file.read_text() == "not a directory"
