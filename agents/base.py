@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import types
+import typing
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +58,23 @@ class Agent(ABC):
         """Restore the agent saved at ``path`` into this one and return it."""
 
 
+class CheckpointError(ValueError):
+    """A file that is not a checkpoint the agent can load: truncated, empty, of another agent, of another shape,
+    or holding code where data belongs."""
+
+
+@contextlib.contextmanager
+def reading_checkpoint(path: str | Path, agent: str) -> Iterator[None]:
+    """Turn any error inside the block (reading and restoring ``path``) into a :class:`CheckpointError` that names
+    the file, the agent and what went wrong; a missing file stays a ``FileNotFoundError``."""
+    try:
+        yield
+    except (CheckpointError, FileNotFoundError):
+        raise
+    except Exception as error:
+        raise CheckpointError(f"{str(path)!r} is not a {agent} checkpoint: {type(error).__name__}: {error}") from error
+
+
 def check_total_steps(total_steps: Any) -> int:
     """``total_steps`` as an int, or ``ValueError`` naming it when it is not a non-negative integer."""
     if isinstance(total_steps, bool) or not isinstance(total_steps, (int, np.integer)) or total_steps < 0:
@@ -69,3 +90,34 @@ def batch_observations(obs: np.ndarray) -> np.ndarray:
     if obs.ndim != 2 or not np.issubdtype(obs.dtype, np.integer):
         raise ValueError(f"expected integer observations of shape (N, P + G), got dtype {obs.dtype} shape {obs.shape}")
     return obs.astype(np.int64, copy=False)
+
+
+def _has_type(value: Any, hint: Any) -> bool:
+    """Whether ``value`` fits the type hint ``hint`` as an option from code or a suite file may: an int is a
+    float, a list is a tuple, a bool is neither an int nor a float."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any:
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_has_type(value, arg) for arg in args)
+    if hint is type(None):
+        return value is None
+    if hint in (int, float):
+        numbers = (int, np.integer) if hint is int else (int, float, np.integer, np.floating)
+        return isinstance(value, numbers) and not isinstance(value, (bool, np.bool_))
+    if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+        return isinstance(value, (tuple, list)) and all(_has_type(item, args[0]) for item in value)
+    return isinstance(value, origin or hint)
+
+
+def check_option_types(config: Any) -> None:
+    """``TypeError`` naming the first field of the dataclass ``config`` whose value does not have the field's type
+    (agents call it first thing in their config's ``__post_init__``, so a suite's wrong option fails before any
+    trial runs)."""
+    hints = typing.get_type_hints(type(config))
+    for field in dataclasses.fields(config):
+        value = getattr(config, field.name)
+        if not _has_type(value, hints[field.name]):
+            hint = hints[field.name]
+            expected = hint.__name__ if isinstance(hint, type) else str(hint)
+            raise TypeError(f"option {field.name!r} must be of type {expected}, got {value!r}")

@@ -120,6 +120,7 @@ class PGConfig(PolicyConfig):
     verbose: int = 0
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.baseline not in BASELINES:
             raise ValueError(f"unknown baseline {self.baseline!r}; expected one of {BASELINES}")
         check_schedule(self.lr_schedule, self.warmup_fraction)
@@ -224,6 +225,50 @@ class PolicyGradientAgent(TransformerAgent):
         self.log_rows: list[dict[str, float]] = []
         self._csv_file: Path | None = None
         self._tensorboard = None
+
+    def training_state(self) -> dict[str, Any]:
+        """The optimizers (PG's and the warm start's), the warm start's progress, the KL reference and coefficient,
+        the mean baseline, the update count and both random generators: a loaded agent's ``learn`` goes on exactly
+        as this one's would."""
+
+        def state_of(module: torch.nn.Module | torch.optim.Optimizer | None) -> dict[str, Any] | None:
+            return None if module is None else module.state_dict()
+
+        return {
+            "optimizer": state_of(self.optimizer),
+            "warm_start_optimizer": state_of(self.warm_start_optimizer),
+            "warm_start_tokens": self.warm_start_tokens,
+            "reference": state_of(self.reference),
+            "kl_coef": self.kl_coef,
+            "mean_baseline": self.mean_baseline,
+            "num_updates": self.num_updates,
+            "rng": self.rng.bit_generator.state,
+            "generator": self.generator.get_state(),
+        }
+
+    def restore_training_state(self, state: dict[str, Any]) -> None:
+        c = self.config
+        if state["optimizer"] is not None:
+            self.optimizer = adamw(self.model, c.learning_rate, c.weight_decay)
+            self.optimizer.load_state_dict(state["optimizer"])
+        if state["warm_start_optimizer"] is not None:
+            self.warm_start_optimizer = adamw(self.model, c.warm_start_learning_rate, c.weight_decay)
+            self.warm_start_optimizer.load_state_dict(state["warm_start_optimizer"])
+            self.warm_start_schedule = BudgetSchedule(
+                self.warm_start_optimizer,
+                c.warm_start_lr_schedule,
+                c.warmup_fraction,
+                fraction=state["warm_start_tokens"] / max(c.warm_start_steps, 1),
+            )
+        self.warm_start_tokens = state["warm_start_tokens"]
+        if state["reference"] is not None:
+            self.reference = copy.deepcopy(self.model).eval().requires_grad_(False)
+            self.reference.load_state_dict(state["reference"])
+        self.kl_coef = state["kl_coef"]
+        self.mean_baseline = None if state["mean_baseline"] is None else state["mean_baseline"].to(self.device)
+        self.num_updates = state["num_updates"]
+        self.rng.bit_generator.state = state["rng"]
+        self.generator.set_state(state["generator"])
 
     # -- the algorithm -----------------------------------------------------------------------------------------
 

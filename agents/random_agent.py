@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from agents.base import Agent, Callback, EnvLike, batch_observations, check_total_steps
+from agents.base import Agent, Callback, EnvLike, batch_observations, check_total_steps, reading_checkpoint
 from agents.envs import as_vector_env
 
 
@@ -42,6 +42,7 @@ class RandomAgent(Agent):
         Path(path).write_text(json.dumps({"seed": self.seed, "vocab_size": self.vocab_size}))
 
     def load(self, path: str | Path) -> RandomAgent:
-        state = json.loads(Path(path).read_text())
-        self.__init__(seed=state["seed"], vocab_size=state["vocab_size"])
+        with reading_checkpoint(path, type(self).__name__):
+            state = json.loads(Path(path).read_text())
+            self.__init__(seed=state["seed"], vocab_size=state["vocab_size"])
         return self

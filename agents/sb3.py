@@ -34,7 +34,16 @@ from stable_baselines3.common.type_aliases import TrainFrequencyUnit
 from stable_baselines3.common.vec_env import VecEnv
 
 import textgym  # noqa: F401  (registers the textgym IDs)
-from agents.base import Agent, Callback, EnvLike, batch_observations, check_total_steps
+from agents.base import (
+    Agent,
+    Callback,
+    EnvLike,
+    batch_observations,
+    check_option_types,
+    check_total_steps,
+    reading_checkpoint,
+)
+from agents.sb3_checkpoint import safe_custom_objects
 from agents.sb3_vec_env import TextGenSB3VecEnv
 from agents.torch_agent import PolicyConfig
 from agents.transformer import TransformerConfig, TransformerPolicy
@@ -74,6 +83,7 @@ class SB3Config:
     device: str = "cpu"  # SB3's "auto" picks a GPU, which is slower than the CPU for MLPs this small
 
     def __post_init__(self) -> None:
+        check_option_types(self)
         self.net_arch = tuple(self.net_arch)  # a list from a suite file or a saved agent means the same
 
 
@@ -185,13 +195,18 @@ class SB3Agent(Agent):
             archive.writestr(AGENT_STATE_FILE, json.dumps(self._state()))
 
     def load(self, path: str | Path) -> SB3Agent:
-        with zipfile.ZipFile(path) as archive:
-            state = json.loads(archive.read(AGENT_STATE_FILE))
-        self.__init__(seed=state["seed"], **state["config"])
-        self._restore(state)
-        with open(path, "rb") as file:
-            self.model = self.algorithm.load(file, device=self.config.device)
-        self.num_env_steps = self.model.num_timesteps
+        """Restore the agent saved at ``path``, reading its pickled entries as data only
+        (:func:`~agents.sb3_checkpoint.safe_custom_objects`); :class:`~agents.base.CheckpointError` naming the file
+        when it holds no such agent or holds code."""
+        with reading_checkpoint(path, type(self).__name__):
+            with zipfile.ZipFile(path) as archive:
+                state = json.loads(archive.read(AGENT_STATE_FILE))
+            self.__init__(seed=state["seed"], **state["config"])
+            self._restore(state)
+            custom_objects = safe_custom_objects(path)
+            with open(path, "rb") as file:
+                self.model = self.algorithm.load(file, device=self.config.device, custom_objects=custom_objects)
+            self.num_env_steps = self.model.num_timesteps
         return self
 
     def _build_model(self, vec_env: VecEnv) -> BaseAlgorithm:

@@ -112,6 +112,7 @@ class SupervisedConfig(PolicyConfig):
     max_grad_norm: float = 1.0
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         check_schedule(self.lr_schedule, self.warmup_fraction)
 
 

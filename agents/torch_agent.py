@@ -13,7 +13,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from agents.base import Agent, batch_observations
+from agents.base import Agent, CheckpointError, batch_observations, check_option_types, reading_checkpoint
 from agents.transformer import TransformerConfig, TransformerPolicy
 from textgym.task import Task
 
@@ -47,6 +47,9 @@ class PolicyConfig:
     mask_actions: bool = False
     device: str = "auto"
 
+    def __post_init__(self) -> None:
+        check_option_types(self)
+
 
 LR_SCHEDULES = ("constant", "linear", "cosine")
 
@@ -74,10 +77,13 @@ def lr_factor(schedule: str, warmup_fraction: float, fraction: float) -> float:
 
 class BudgetSchedule:
     """A learning-rate schedule over a budget of environment steps: torch's ``LambdaLR`` driven by the fraction of
-    the budget spent, which :meth:`advance` sets after each update."""
+    the budget spent, which :meth:`advance` sets after each update (``fraction``: already spent, for a restored
+    optimizer)."""
 
-    def __init__(self, optimizer: torch.optim.Optimizer, schedule: str, warmup_fraction: float) -> None:
-        self.fraction = 0.0
+    def __init__(
+        self, optimizer: torch.optim.Optimizer, schedule: str, warmup_fraction: float, fraction: float = 0.0
+    ) -> None:
+        self.fraction = fraction
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             optimizer, lambda _: lr_factor(schedule, warmup_fraction, self.fraction)
         )
@@ -186,6 +192,8 @@ class TransformerAgent(Agent):
         return actions.cpu().numpy().astype(np.int64)
 
     def save(self, path: str | Path) -> None:
+        """Write the agent to ``path``: the model and everything ``learn`` needs to go on exactly where it stopped
+        (:meth:`training_state`). Tensors and plain data only: :meth:`load` reads it with ``weights_only``."""
         if self.model is None:
             raise RuntimeError(f"{type(self).__name__} has no model to save: call learn(env, ...) first")
         torch.save(
@@ -196,16 +204,32 @@ class TransformerAgent(Agent):
                 "model_config": self.model.config_dict(),
                 "model": self.model.state_dict(),
                 "num_env_steps": self.num_env_steps,
+                "training": self.training_state(),
             },
             path,
         )
 
     def load(self, path: str | Path) -> TransformerAgent:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        if state["agent"] != type(self).__name__:
-            raise ValueError(f"{path} holds a {state['agent']}, not a {type(self).__name__}")
-        self.__init__(seed=state["seed"], **{**state["config"], "device": self.config.device})
-        self.model = TransformerPolicy(TransformerConfig(**state["model_config"])).to(self.device)
-        self.model.load_state_dict(state["model"])
-        self.num_env_steps = state["num_env_steps"]
+        """Restore the agent saved at ``path`` (keeping this agent's device); :class:`~agents.base.CheckpointError`
+        naming the file when it holds no such agent."""
+        name = type(self).__name__
+        device = self.config.device
+        with reading_checkpoint(path, name):
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            if not isinstance(state, dict) or state.get("agent") != name:
+                held = state.get("agent") if isinstance(state, dict) else type(state).__name__
+                raise CheckpointError(f"{str(path)!r} holds a {held}, not a {name}")
+            self.__init__(seed=state["seed"], **{**state["config"], "device": device})
+            self.model = TransformerPolicy(TransformerConfig(**state["model_config"])).to(self.device)
+            self.model.load_state_dict(state["model"])
+            self.num_env_steps = state["num_env_steps"]
+            self.restore_training_state(state["training"])
         return self
+
+    def training_state(self) -> dict[str, Any]:
+        """What ``learn`` keeps between calls besides the model (optimizers, counters, random states), for
+        :meth:`save`; subclasses that keep any extend it."""
+        return {}
+
+    def restore_training_state(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`training_state` returned, once the model is loaded."""

@@ -1,3 +1,5 @@
+import re
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -28,6 +30,30 @@ def test_make_agent_by_name_and_by_factory_path():
 def test_make_agent_errors_name_the_problem(name, match):
     with pytest.raises(ValueError, match=match):
         make_agent(name)
+
+
+@pytest.mark.parametrize(
+    "name, option, value, expected",
+    [
+        ("pg", "learning_rate", "fast", "float"),
+        ("pg", "num_envs", True, "int"),
+        ("pg", "kl_target", "0.1", "float | None"),
+        ("supervised", "mask_actions", 1, "bool"),
+        ("supervised", "batch_size", 64.0, "int"),
+        ("sb3-ppo", "n_epochs", 2.5, "int"),
+        ("sb3-a2c", "use_rms_prop", "yes", "bool"),
+        ("sb3-dqn", "net_arch", [32, "wide"], "tuple[int, ...]"),
+        ("sb3-ppo-transformer", "d_model", "128", "int"),
+    ],
+)
+def test_an_option_of_the_wrong_type_is_refused_by_name_when_the_agent_is_built(name, option, value, expected):
+    with pytest.raises(TypeError, match=re.escape(f"option '{option}' must be of type {expected}, got {value!r}")):
+        make_agent(name, seed=0, **{option: value})
+
+
+def test_options_of_the_right_type_in_the_forms_a_suite_file_gives_them_are_accepted():
+    assert make_agent("pg", seed=0, learning_rate=1, kl_target=None).config.learning_rate == 1  # an int is a float
+    assert make_agent("sb3-dqn", seed=0, net_arch=[32, 32]).config.net_arch == (32, 32)  # a list is a tuple
 
 
 def test_random_agent_predicts_in_the_action_space_and_round_trips(tmp_path):
