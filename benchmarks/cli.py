@@ -71,6 +71,12 @@ def parser() -> argparse.ArgumentParser:
         "--workers", type=positive_int, default=default_workers(), metavar="N", help="parallel trials (default: cores)"
     )
     p.add_argument("--executor", choices=sorted(EXECUTORS), default="process", help="how trials run (default: process)")
+    p.add_argument(
+        "--address",
+        metavar="ADDR",
+        help="with --executor ray: the Ray cluster to join ('auto', 'host:6379', 'ray://host:10001'; default: "
+        "RAY_ADDRESS, else a local Ray with --workers CPUs)",
+    )
     p.add_argument("--out", type=Path, metavar="DIR", help="results directory (default: results/SUITE)")
     return p
 
@@ -87,7 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] in PERF_COMMANDS:
         importlib.import_module(PERF_COMMANDS[argv[0]]).main(argv[1:])
         return 0
-    args = parser().parse_args(argv)
+    command_line = parser()
+    args = command_line.parse_args(argv)
+    if args.address is not None and args.executor != "ray":
+        command_line.error("--address needs --executor ray")
     try:
         suite = load_suite(args.suite).with_overrides(
             envs=args.envs,
@@ -99,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         out_dir = args.out if args.out is not None else Path("results") / suite.name
         command = ["textgym-bench", *argv]
-        outcome = run_suite(suite, out_dir, make_executor(args.executor, args.workers), command=command)
+        executor = make_executor(args.executor, args.workers, args.address)
+        outcome = run_suite(suite, out_dir, executor, command=command)
     except (SuiteError, ResultsDirectoryError) as error:
         print(f"textgym-bench: error: {error}", file=sys.stderr)
         return 2

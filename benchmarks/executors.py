@@ -1,7 +1,8 @@
-"""Executors run trials: one after another in this process, or in parallel in worker processes.
+"""Executors run trials: one after another in this process, in parallel in worker processes, or as Ray tasks on a
+cluster.
 
-An executor has one method, :meth:`Executor.map_unordered`; another backend (Ray for a cluster) is one more
-subclass and one more name in :data:`EXECUTORS`. Whatever an item does, the executor answers for it: with its
+An executor has one method, :meth:`Executor.map_unordered`; another backend is one more subclass and one more
+name in :data:`EXECUTORS`. Whatever an item does, the executor answers for it: with its
 result, with the exception it raised (``SystemExit`` included: an agent cannot end the run), with
 :class:`TrialTimeout` when it ran past its time limit, or with :class:`WorkerDied` when the process running it
 died. Only ``KeyboardInterrupt`` goes through, to the caller, which decides what a stop means; closing the
@@ -15,6 +16,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import signal
+import sys
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -36,6 +38,11 @@ class WorkerDied(Exception):
     """The process running an item died before answering (a crash, the out-of-memory killer, ``os._exit``)."""
 
 
+def killed_for_time(seconds: float, what: str) -> TrialTimeout:
+    """The answer for an item whose ``what`` (process, actor) was killed for running past ``seconds``."""
+    return TrialTimeout(f"ran past its time limit of {seconds:g} s and did not stop; its {what} was killed")
+
+
 def init_worker() -> None:
     """Prepare a process to run trials: one torch thread, so that parallel trials do not compete for cores and
     a trial's numbers do not depend on the executor."""
@@ -46,11 +53,12 @@ def init_worker() -> None:
 
 @contextlib.contextmanager
 def time_limit(seconds: float | None) -> Iterator[None]:
-    """Raise :class:`TrialTimeout` in this (main) thread once ``seconds`` have passed inside the block
-    (``None``: no limit). It interrupts Python code and sleeps; code stuck inside one C call is not interrupted,
-    which is why :class:`ProcessExecutor` also kills a worker that does not answer soon after its limit."""
-    if seconds is None:
-        yield
+    """Raise :class:`TrialTimeout` in the main thread once ``seconds`` have passed inside the block (``None``: no
+    limit; outside the main thread no alarm either). It interrupts Python code and sleeps; code stuck inside one C
+    call is not interrupted, which is why the process and Ray executors also kill a worker that does not answer
+    soon after its limit."""
+    if seconds is None or threading.current_thread() is not threading.main_thread():
+        yield  # an alarm reaches only the main thread; elsewhere the executor's kill is the limit
         return
 
     def expire(signum: int, frame: Any) -> None:
@@ -248,18 +256,142 @@ class ProcessExecutor(Executor):
             return WorkerDied(f"the worker process running this trial {how}")
         if worker.deadline is not None and time.monotonic() >= worker.deadline:
             worker.process.kill()
-            return TrialTimeout(
-                f"ran past its time limit of {worker.limit:g} s and did not stop; its worker process was killed"
-            )
+            return killed_for_time(worker.limit, "worker process")
         return None
 
 
-EXECUTORS: dict[str, type[Executor]] = {"process": ProcessExecutor, "serial": SerialExecutor}
+class _RayWorker:
+    """A Ray actor that runs one item in a process of its own, prepared by :func:`init_worker`."""
+
+    def __init__(self) -> None:
+        init_worker()
+
+    def ready(self) -> bool:
+        """Answers once the actor's process is up (so that a time limit does not count its start-up)."""
+        return True
+
+    def run(self, fn: Callable[[Item], Result], item: Item, seconds: float | None) -> Result | BaseException:
+        """:func:`answer` for ``item``."""
+        return answer(fn, item, seconds)
+
+
+class RayExecutor(Executor):
+    """Runs the items on a Ray cluster, or on a local Ray started for the run (``pip install textgym[ray]``).
+
+    Each item runs in a Ray actor of its own that declares one CPU (and one GPU when the item says
+    ``needs_gpu``) and is never restarted; at most ``workers`` run at once. An item's time limit counts from the
+    moment its actor is up. An actor that dies fails only its own item (:class:`WorkerDied`); one that has not
+    answered ``kill_grace_s`` seconds after its item's limit is killed (:class:`TrialTimeout`). Closing the
+    iterator kills the running actors, and shuts down the local Ray it started.
+
+    Args:
+        workers: how many items may run at once.
+        address: the cluster to join (``"auto"``, ``"ray://host:10001"``, ``"host:6379"``); ``None``: the
+            ``RAY_ADDRESS`` variable, or else a local Ray started with ``workers`` CPUs.
+        kill_grace_s: seconds after an item's time limit before its actor is killed.
+    """
+
+    def __init__(self, workers: int = 1, address: str | None = None, kill_grace_s: float = 30.0) -> None:
+        super().__init__(workers)
+        self.address = address
+        self.kill_grace_s = kill_grace_s
+
+    def map_unordered(
+        self, fn: Callable[[Item], Result], items: Sequence[Item], limit: TimeLimit | None = None
+    ) -> Iterator[tuple[Item, Result | BaseException]]:
+        try:
+            import ray
+        except ImportError:
+            raise ImportError("the Ray executor needs Ray: pip install 'textgym[ray]'") from None
+        started_here = not ray.is_initialized()
+        if started_here:
+            self._start_ray(ray)
+        worker_class = ray.remote(num_cpus=1, max_restarts=0)(_RayWorker)
+        waiting = list(reversed(items))
+        calls: dict[Any, _RayCall] = {}  # the pending call of each running item: its actor's ready(), then run()
+        try:
+            while waiting or calls:
+                while waiting and len(calls) < self.workers:
+                    item = waiting.pop()
+                    actor = worker_class.options(num_gpus=1 if getattr(item, "needs_gpu", False) else 0).remote()
+                    calls[actor.ready.remote()] = _RayCall(actor, item, None if limit is None else limit(item))
+                deadlines = [call.deadline for call in calls.values() if call.deadline is not None]
+                wait_s = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
+                done, _ = ray.wait(list(calls), num_returns=1, timeout=wait_s)
+                for ref in done:
+                    call = calls.pop(ref)
+                    try:
+                        value = ray.get(ref)
+                    except ray.exceptions.RayActorError as error:
+                        outcome: Any = WorkerDied(f"the Ray actor running this trial died: {type(error).__name__}")
+                    except ray.exceptions.RayError as error:
+                        outcome = error
+                    else:
+                        if not call.started:
+                            call.start(self.kill_grace_s)
+                            calls[call.actor.run.remote(fn, call.item, call.seconds)] = call
+                            continue
+                        outcome = value
+                    ray.kill(call.actor)
+                    yield call.item, outcome
+                for ref, call in list(calls.items()):
+                    if call.deadline is not None and time.monotonic() >= call.deadline:
+                        ray.kill(call.actor)
+                        del calls[ref]
+                        yield call.item, killed_for_time(call.seconds, "Ray actor")
+        finally:
+            for call in calls.values():
+                ray.kill(call.actor)
+            if started_here:
+                ray.shutdown()
+
+    def _start_ray(self, ray: Any) -> None:
+        """Join the cluster at ``address`` (or ``RAY_ADDRESS``), or start a local Ray whose workers import what
+        this process can (its ``sys.path``)."""
+        address = self.address or os.environ.get("RAY_ADDRESS")
+        if address:
+            ray.init(address=address, log_to_driver=False)
+        else:  # the local Ray's processes inherit this environment: give them this process's import path
+            previous = os.environ.get("PYTHONPATH")
+            os.environ["PYTHONPATH"] = os.pathsep.join(entry for entry in sys.path if entry)
+            try:
+                ray.init(num_cpus=self.workers, include_dashboard=False, log_to_driver=False)
+            finally:
+                if previous is None:
+                    del os.environ["PYTHONPATH"]
+                else:
+                    os.environ["PYTHONPATH"] = previous
+
+
+@dataclass
+class _RayCall:
+    """An item on its way through a Ray actor: started once the actor is up, with a deadline when it has a
+    limit."""
+
+    actor: Any
+    item: Any
+    seconds: float | None
+    started: bool = False
+    deadline: float | None = None
+
+    def start(self, kill_grace_s: float) -> None:
+        """The actor is up and gets the item now."""
+        self.started = True
+        if self.seconds is not None:
+            self.deadline = time.monotonic() + self.seconds + kill_grace_s
+
+
+EXECUTORS: dict[str, type[Executor]] = {"process": ProcessExecutor, "ray": RayExecutor, "serial": SerialExecutor}
 """Executors by the name ``--executor`` takes."""
 
 
-def make_executor(name: str, workers: int) -> Executor:
-    """The executor called ``name`` with ``workers`` workers; ``ValueError`` naming an unknown one."""
+def make_executor(name: str, workers: int, address: str | None = None) -> Executor:
+    """The executor called ``name`` with ``workers`` workers (and, for Ray, the cluster's ``address``);
+    ``ValueError`` naming an unknown one, or an address given to another executor."""
     if name not in EXECUTORS:
         raise ValueError(f"unknown executor {name!r}; expected one of {sorted(EXECUTORS)}")
+    if name == "ray":
+        return RayExecutor(workers, address=address)
+    if address is not None:
+        raise ValueError(f"--address is for the Ray executor, not {name!r}")
     return EXECUTORS[name](workers)

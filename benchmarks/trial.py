@@ -70,6 +70,11 @@ class TrialSpec:
         return self.label or self.agent
 
     @property
+    def needs_gpu(self) -> bool:
+        """Whether the agent asks for a CUDA device (an executor that places trials gives it a GPU)."""
+        return str(self.agent_options.get("device", "")).startswith("cuda")
+
+    @property
     def key(self) -> str:
         """A file-name-safe name, unique for these settings: readable parts and a hash of all of them."""
         digest = hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:10]
