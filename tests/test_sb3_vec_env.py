@@ -105,3 +105,20 @@ def test_bad_uses_raise_naming_the_problem():
     env.set_options({"difficulty": 3})
     with pytest.raises(ValueError, match="unknown reset option"):
         env.reset()
+
+
+@pytest.mark.parametrize("env_id", sorted(i for i in gym.registry if i.startswith("textgym/")))
+def test_sb3_make_vec_env_builds_every_id_with_rgb_array_frames(env_id):
+    """SB3's most used helper asks for render_mode="rgb_array" first, and records videos from those frames."""
+    from stable_baselines3.common.env_util import make_vec_env
+
+    vec_env = make_vec_env(env_id, n_envs=2, seed=0)
+    assert vec_env.render_mode == "rgb_array"
+    vec_env.reset()
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        vec_env.step(rng.integers(0, vec_env.action_space.n, size=2))
+    frames = vec_env.get_images()
+    assert len(frames) == 2 and all(f.shape == frames[0].shape and f.dtype == np.uint8 for f in frames)
+    assert all(f.min() == 0 and f.max() == 255 for f in frames)  # black text on white
+    vec_env.close()

@@ -13,12 +13,13 @@ from gymnasium.error import ResetNeeded
 
 from textgym.conversation import advance
 from textgym.curriculum import LengthCurriculum
+from textgym.rendering import text_frame
 from textgym.task import Example, Task, check_split
 from textgym.tasks import make_task
 from textgym.tokenizers import Tokenizer
 
 REWARD_MODES = ("sparse", "dense")
-RENDER_MODES = ("ansi",)
+RENDER_MODES = ("ansi", "rgb_array")
 
 
 def check_seed(seed: Any, name: str = "seed") -> int | None:
@@ -99,9 +100,12 @@ class TextGenBase:
                 raise
             raise ValueError(f"{error}; or raise the curriculum start (now {level})") from None
 
-    def _render_episode(self, example: Example, slots: np.ndarray) -> str:
-        """``"prompt -> conversation so far"``, special tokens by name: the ``"ansi"`` rendering of one episode."""
-        return f"{example.prompt} -> {self.tokenizer.decode(slots, skip_special=False)}"
+    def _render_episode(self, example: Example | None, slots: np.ndarray) -> str | np.ndarray:
+        """One episode as the render mode shows it: ``"ansi"``, the text ``"prompt -> conversation so far"`` with
+        special tokens by name ("" before the first reset); ``"rgb_array"``, that text as an image
+        (:func:`textgym.rendering.text_frame`)."""
+        text = "" if example is None else f"{example.prompt} -> {self.tokenizer.decode(slots, skip_special=False)}"
+        return text_frame(text) if self.render_mode == "rgb_array" else text
 
 
 class TextGenEnv(TextGenBase, gym.Env[np.ndarray, np.int64]):
@@ -182,7 +186,9 @@ class TextGenEnv(TextGenBase, gym.Env[np.ndarray, np.int64]):
         task: a task name from :data:`textgym.tasks.TASKS` or a :class:`~textgym.task.Task` instance.
         split: ``"train"``, ``"validation"`` or ``"test"``; which prompts episodes draw.
         reward_mode: ``"sparse"`` or ``"dense"``.
-        render_mode: ``None`` or ``"ansi"`` (``render()`` returns ``"prompt -> slots so far"``, specials by name).
+        render_mode: ``None``, ``"ansi"`` (``render()`` returns ``"prompt -> slots so far"``, specials by name) or
+            ``"rgb_array"`` (that text as a fixed-size RGB image, wrapped and cut to fit: see
+            :mod:`textgym.rendering`), which video recorders and SB3's ``make_vec_env`` use.
         curriculum: ``False``, ``True`` or a mapping of :class:`~textgym.curriculum.LengthCurriculum` options
             (``start``, ``threshold``, ``window``); grows the input length as recent success passes a threshold
             (tasks with a length range only).
@@ -271,11 +277,9 @@ class TextGenEnv(TextGenBase, gym.Env[np.ndarray, np.int64]):
             raise ResetNeeded("action_masks() was called before reset()")
         return self.task.action_mask(self.example, self.generated)
 
-    def render(self) -> str | None:
-        if self.render_mode != "ansi":
+    def render(self) -> str | np.ndarray | None:
+        if self.render_mode is None:
             return None
-        if self.example is None:
-            return ""
         return self._render_episode(self.example, self._obs[self.prompt_len : self.prompt_len + self._filled])
 
     def _check_action(self, action: Any) -> int:

@@ -107,8 +107,8 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
         num_envs: N, the number of episodes played side by side.
         split: ``"train"``, ``"validation"`` or ``"test"``.
         reward_mode: ``"sparse"`` or ``"dense"``.
-        render_mode: ``None`` or ``"ansi"`` (``render()`` returns one ``"prompt -> tokens so far"`` per
-            sub-environment).
+        render_mode: ``None``, ``"ansi"`` (``render()`` returns one ``"prompt -> tokens so far"`` per
+            sub-environment) or ``"rgb_array"`` (one image of that text per sub-environment).
         curriculum: as for ``TextGenEnv``, shared by all sub-environments (see above).
         autoreset_mode: an :class:`~gymnasium.vector.AutoresetMode` or its value (``"NextStep"``, ``"SameStep"``,
             ``"Disabled"``).
@@ -222,14 +222,14 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
         self._check_started()
         return self._masks()
 
-    def render(self) -> tuple[str, ...] | None:
-        """With ``render_mode="ansi"``, one ``"prompt -> tokens so far"`` per sub-environment ("" before its first
-        reset); otherwise None."""
-        if self.render_mode != "ansi":
+    def render(self) -> tuple[str, ...] | tuple[np.ndarray, ...] | None:
+        """One rendering per sub-environment: with ``render_mode="ansi"`` its ``"prompt -> tokens so far"`` ("" before
+        its first reset), with ``"rgb_array"`` that text as an image; otherwise None."""
+        if self.render_mode is None:
             return None
         episodes = zip(map(self._example, range(self.num_envs)), self._obs, self._filled)
         return tuple(
-            "" if example is None else self._render_episode(example, obs[self.prompt_len : self.prompt_len + count])
+            self._render_episode(example, obs[self.prompt_len : self.prompt_len + count])
             for example, obs, count in episodes
         )
 
