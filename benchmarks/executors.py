@@ -347,20 +347,25 @@ class RayExecutor(Executor):
 
     def _start_ray(self, ray: Any) -> None:
         """Join the cluster at ``address`` (or ``RAY_ADDRESS``), or start a local Ray whose workers import what
-        this process can (its ``sys.path``)."""
+        this process can (its ``sys.path``) and run at normal priority."""
         address = self.address or os.environ.get("RAY_ADDRESS")
         if address:
             ray.init(address=address, log_to_driver=False)
-        else:  # the local Ray's processes inherit this environment: give them this process's import path
-            previous = os.environ.get("PYTHONPATH")
-            os.environ["PYTHONPATH"] = os.pathsep.join(entry for entry in sys.path if entry)
+        else:  # the local Ray's processes inherit this environment while it starts
+            local = {
+                "PYTHONPATH": os.pathsep.join(entry for entry in sys.path if entry),  # import what this process can
+                "RAY_worker_niceness": "0",  # trials are the run's work, not background work (Ray's default: 15)
+            }
+            previous = {name: os.environ.get(name) for name in local}
+            os.environ.update(local)
             try:
                 ray.init(num_cpus=self.workers, include_dashboard=False, log_to_driver=False)
             finally:
-                if previous is None:
-                    del os.environ["PYTHONPATH"]
-                else:
-                    os.environ["PYTHONPATH"] = previous
+                for name, value in previous.items():
+                    if value is None:
+                        del os.environ[name]
+                    else:
+                        os.environ[name] = value
 
 
 @dataclass
