@@ -69,3 +69,13 @@ class SlowAgent(RandomAgent):
         if total_steps > 0:
             time.sleep(1.0)
         return self
+
+
+class RaisingAgent(RandomAgent):
+    """Training blows up with an exception."""
+
+    def learn(self, env, total_steps, callback=None):
+        super().learn(env, total_steps, callback)
+        if total_steps > 0:
+            raise RuntimeError(f"learning exploded (seed {self.seed})")
+        return self

@@ -3,7 +3,7 @@ failed record with the reason while the others finish; records are the process e
 
 import pytest
 import ray
-from misbehaving_agents import DyingAgent, HangingAgent
+from misbehaving_agents import DyingAgent, HangingAgent, RaisingAgent
 
 from benchmarks.cli import main
 from benchmarks.executors import RayExecutor, make_executor
@@ -17,7 +17,8 @@ def agent_path(agent_class):
 def test_a_suite_through_a_local_ray_records_every_trial_with_the_reason_when_it_failed(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
-    agents = ", ".join(f'"{name}"' for name in ("random", agent_path(DyingAgent), agent_path(HangingAgent)))
+    misbehaving = [agent_path(agent) for agent in (RaisingAgent, DyingAgent, HangingAgent)]
+    agents = ", ".join(f'"{name}"' for name in ["random", *misbehaving])
     suite = tmp_path / "ray.toml"
     suite.write_text(
         "seeds = 1\nsteps = 100\neval_every = 100\neval_episodes = 5\n"
@@ -30,12 +31,13 @@ def test_a_suite_through_a_local_ray_records_every_trial_with_the_reason_when_it
     assert not ray.is_initialized()  # the local Ray it started is shut down
     records = {r["agent"].rsplit(":", 1)[-1]: r for r in read_results(out / RESULTS_FILE)}
     assert records["random"]["status"] == "ok" and records["random"]["final_score"] is not None
+    assert records["RaisingAgent"]["error"].rstrip().endswith("RuntimeError: learning exploded (seed 0)")
     assert records["DyingAgent"]["error"] == "WorkerDied: the Ray actor running this trial died: ActorDiedError"
     # stopped by the alarm inside the trial (a traceback) or, where the actor runs it off the main thread, killed
     assert "TrialTimeout: ran past its time limit of 20 s" in records["HangingAgent"]["error"]
-    assert "3 trial(s) run, 0 already done, 2 failed" in capsys.readouterr().out
+    assert "4 trial(s) run, 0 already done, 3 failed" in capsys.readouterr().out
     assert main(command) == 1  # resumable as with the other executors: nothing runs again
-    assert "0 trial(s) run, 3 already done, 2 failed" in capsys.readouterr().out
+    assert "0 trial(s) run, 4 already done, 3 failed" in capsys.readouterr().out
 
 
 def test_the_ray_executor_is_chosen_by_name_with_an_address():
