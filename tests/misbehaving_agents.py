@@ -9,6 +9,11 @@ import time
 from agents.random_agent import RandomAgent
 
 
+def agent_path(agent_class: type) -> str:
+    """The ``"module:Class"`` name a suite gives an agent class (``make_agent`` imports it)."""
+    return f"{agent_class.__module__}:{agent_class.__name__}"
+
+
 class NanStepsAgent(RandomAgent):
     """Reports a step count that is not a number."""
 

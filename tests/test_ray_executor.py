@@ -3,15 +3,11 @@ failed record with the reason while the others finish; records are the process e
 
 import pytest
 import ray
-from misbehaving_agents import DyingAgent, HangingAgent, RaisingAgent
+from misbehaving_agents import DyingAgent, HangingAgent, RaisingAgent, agent_path
 
 from benchmarks.cli import main
 from benchmarks.executors import RayExecutor, make_executor
 from benchmarks.results import RESULTS_FILE, read_results
-
-
-def agent_path(agent_class):
-    return f"{agent_class.__module__}:{agent_class.__name__}"
 
 
 def test_a_suite_through_a_local_ray_records_every_trial_with_the_reason_when_it_failed(tmp_path, monkeypatch, capsys):

@@ -12,7 +12,15 @@ import uuid
 from pathlib import Path
 
 import pytest
-from misbehaving_agents import DyingAgent, ExitingAgent, HangingAgent, NanStepsAgent, SlowAgent, StubbornAgent
+from misbehaving_agents import (
+    DyingAgent,
+    ExitingAgent,
+    HangingAgent,
+    NanStepsAgent,
+    SlowAgent,
+    StubbornAgent,
+    agent_path,
+)
 
 from benchmarks.cli import main
 from benchmarks.executors import ProcessExecutor, SerialExecutor
@@ -34,10 +42,6 @@ TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
 SMALL = {"max_length": 3, "num_symbols": 3}
 TIMINGS = ("wall_s", "train_s", "eval_s", "steps_per_s", "started_at")
-
-
-def agent_path(agent_class):
-    return f"{agent_class.__module__}:{agent_class.__name__}"
 
 
 def small_suite(*agents, seeds=1, trial_timeout=None):

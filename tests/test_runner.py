@@ -14,11 +14,11 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import scipy.stats
+from misbehaving_agents import RaisingAgent, agent_path
 from PIL import Image
 
 from agents import make_agent
 from agents.envs import env_spec
-from agents.random_agent import RandomAgent
 from benchmarks.cli import main
 from benchmarks.executors import ProcessExecutor, SerialExecutor
 from benchmarks.plots import PLOT_DATA_KEY, curves_file_name
@@ -43,20 +43,6 @@ envs = [
 agents = ["random", { name = "sb3-a2c", options = { num_envs = 4 } }]
 """
 TIMINGS = ("wall_s", "train_s", "eval_s", "steps_per_s", "started_at")
-
-
-class RaisingAgent(RandomAgent):
-    """A random agent whose training blows up."""
-
-    def learn(self, env, total_steps, callback=None):
-        super().learn(env, total_steps, callback)
-        if total_steps > 0:
-            raise RuntimeError(f"learning exploded (seed {self.seed})")
-        return self
-
-
-def agent_path(agent_class):
-    return f"{agent_class.__module__}:{agent_class.__name__}"
 
 
 def without_timings(record):
