@@ -211,9 +211,9 @@ class ProcessExecutor(Executor):
                     if outcome is None:
                         continue
                     item = worker.item
-                    if isinstance(outcome, (WorkerDied, TrialTimeout)):  # the process is gone: replace it
-                        worker.stop()
-                        workers[workers.index(worker)] = self._start(context)
+                    if isinstance(outcome, (WorkerDied, TrialTimeout)):  # the process is gone; a new one starts for
+                        worker.stop()  # the next item, if there is one
+                        workers.remove(worker)
                     worker.item = None
                     yield item, outcome
         finally:
