@@ -43,6 +43,13 @@ def killed_for_time(seconds: float, what: str) -> TrialTimeout:
     return TrialTimeout(f"ran past its time limit of {seconds:g} s and did not stop; its {what} was killed")
 
 
+def seconds_to_first(deadlines: list[float | None]) -> float | None:
+    """Seconds until the earliest of ``deadlines`` (``time.monotonic()`` times; ``None``: none), at least 0;
+    ``None`` when there is none, so that a wait for answers has no timeout."""
+    set_deadlines = [deadline for deadline in deadlines if deadline is not None]
+    return max(0.0, min(set_deadlines) - time.monotonic()) if set_deadlines else None
+
+
 def init_worker() -> None:
     """Prepare a process to run trials: one torch thread, so that parallel trials do not compete for cores and
     a trial's numbers do not depend on the executor."""
@@ -201,10 +208,9 @@ class ProcessExecutor(Executor):
                     workers.append(self._start(context))
                     self._assign(workers[-1], fn, waiting.pop(), limit)
                 busy = [w for w in workers if w.item is not None]
-                deadlines = [w.deadline for w in busy if w.deadline is not None]
-                wait_s = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
                 ready = multiprocessing.connection.wait(
-                    [w.connection for w in busy] + [w.process.sentinel for w in busy], wait_s
+                    [w.connection for w in busy] + [w.process.sentinel for w in busy],
+                    seconds_to_first([w.deadline for w in busy]),
                 )
                 for worker in busy:
                     outcome = self._outcome(worker, ready)
@@ -315,8 +321,7 @@ class RayExecutor(Executor):
                     item = waiting.pop()
                     actor = worker_class.options(num_gpus=1 if getattr(item, "needs_gpu", False) else 0).remote()
                     calls[actor.ready.remote()] = _RayCall(actor, item, None if limit is None else limit(item))
-                deadlines = [call.deadline for call in calls.values() if call.deadline is not None]
-                wait_s = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
+                wait_s = seconds_to_first([call.deadline for call in calls.values()])
                 done, _ = ray.wait(list(calls), num_returns=1, timeout=wait_s)
                 for ref in done:
                     call = calls.pop(ref)
