@@ -1,4 +1,4 @@
-"""Agents behind one small protocol (:class:`agents.base.Agent`): ``learn``, ``predict``, ``save``, ``load``.
+"""Agents behind one small protocol (:class:`textgym.agents.base.Agent`): ``learn``, ``predict``, ``save``, ``load``.
 
 :func:`make_agent` builds one by name: a built-in name from :data:`AGENTS`, a ``"package.module:factory"``
 path, or a name that a third-party package registers in the entry-point group ``textgym.agents``.
@@ -10,19 +10,19 @@ import importlib
 from importlib.metadata import entry_points
 from typing import Any
 
-from agents.base import Agent
+from textgym.agents.base import Agent
 
 ENTRY_POINT_GROUP = "textgym.agents"
 
 AGENTS: dict[str, str] = {
-    "random": "agents.random_agent:RandomAgent",
-    "supervised": "agents.supervised:SupervisedAgent",
-    "pg": "agents.pg:PolicyGradientAgent",
-    "sb3-ppo": "agents.sb3:PPOAgent",
-    "sb3-a2c": "agents.sb3:A2CAgent",
-    "sb3-dqn": "agents.sb3:DQNAgent",
-    "sb3-maskable-ppo": "agents.sb3:MaskablePPOAgent",
-    "sb3-ppo-transformer": "agents.sb3:TransformerPPOAgent",
+    "random": "textgym.agents.random_agent:RandomAgent",
+    "supervised": "textgym.agents.supervised:SupervisedAgent",
+    "pg": "textgym.agents.pg:PolicyGradientAgent",
+    "sb3-ppo": "textgym.agents.sb3:PPOAgent",
+    "sb3-a2c": "textgym.agents.sb3:A2CAgent",
+    "sb3-dqn": "textgym.agents.sb3:DQNAgent",
+    "sb3-maskable-ppo": "textgym.agents.sb3:MaskablePPOAgent",
+    "sb3-ppo-transformer": "textgym.agents.sb3:TransformerPPOAgent",
 }
 """Built-in agents: name -> ``"module:factory"`` (imported only when used, so torch loads only when needed)."""
 
@@ -71,7 +71,7 @@ def make_agent(name: str, seed: int = 0, **kwargs: Any) -> Agent:
     agent = factory(seed=seed, **kwargs)
     missing = [method for method in ("learn", "predict", "save", "load") if not callable(getattr(agent, method, None))]
     if missing:
-        raise ValueError(f"agent {name!r} lacks the protocol method(s) {missing}; see agents.base.Agent")
+        raise ValueError(f"agent {name!r} lacks the protocol method(s) {missing}; see textgym.agents.base.Agent")
     return agent
 
 

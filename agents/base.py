@@ -19,8 +19,8 @@ Callback = Callable[[dict[str, Any]], bool | None]
 
 EnvLike = str | gym.envs.registration.EnvSpec | gym.vector.VectorEnv
 """A registered environment ID (e.g. ``"textgym/Copy-v0"``), an ``EnvSpec`` (an ID with options, as
-:func:`agents.envs.env_spec` makes it; ``gym.make`` and ``gym.make_vec`` take it like an ID) or a Gymnasium vector
-environment."""
+:func:`textgym.agents.envs.env_spec` makes it; ``gym.make`` and ``gym.make_vec`` take it like an ID) or a
+Gymnasium vector environment."""
 
 
 class Agent(ABC):

@@ -9,7 +9,7 @@ import gymnasium as gym
 from gymnasium.envs.registration import EnvSpec
 
 import textgym  # registers the textgym IDs
-from agents.base import EnvLike
+from textgym.agents.base import EnvLike
 
 
 def env_spec(env_id: str, **options: Any) -> EnvSpec:

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from agents.base import Agent
-from agents.envs import as_vector_env
+from textgym.agents.base import Agent
+from textgym.agents.envs import as_vector_env
 
 
 def evaluation_options(env_kwargs: dict[str, Any]) -> dict[str, Any]:

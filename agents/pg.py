@@ -34,10 +34,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from agents.base import Callback, EnvLike, check_total_steps
-from agents.envs import as_vector_env
-from agents.supervised import action_logits, supervised_update, used_width
-from agents.torch_agent import (
+from textgym.agents.base import Callback, EnvLike, check_total_steps
+from textgym.agents.envs import as_vector_env
+from textgym.agents.supervised import action_logits, supervised_update, used_width
+from textgym.agents.torch_agent import (
     BudgetSchedule,
     PolicyConfig,
     TransformerAgent,
@@ -199,7 +199,7 @@ def generalized_advantages(rollout: Rollout, gamma: float, lam: float) -> torch.
 
 
 class PolicyGradientAgent(TransformerAgent):
-    """Policy-gradient agent for a :class:`~agents.transformer.TransformerPolicy`; options: :class:`PGConfig`.
+    """Policy-gradient agent for a :class:`~textgym.agents.transformer.TransformerPolicy`; options: :class:`PGConfig`.
 
     ``learn(env, total_steps)`` takes a registered ID (made into a vector environment of ``num_envs`` rows) or a
     Gymnasium vector environment whose autoreset mode is NEXT_STEP or SAME_STEP; ``total_steps`` counts the

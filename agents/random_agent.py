@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from agents.base import Agent, Callback, EnvLike, batch_observations, check_total_steps, reading_checkpoint
-from agents.envs import as_vector_env
+from textgym.agents.base import Agent, Callback, EnvLike, batch_observations, check_total_steps, reading_checkpoint
+from textgym.agents.envs import as_vector_env
 
 
 class RandomAgent(Agent):

@@ -34,7 +34,7 @@ from stable_baselines3.common.type_aliases import TrainFrequencyUnit
 from stable_baselines3.common.vec_env import VecEnv
 
 import textgym  # noqa: F401  (registers the textgym IDs)
-from agents.base import (
+from textgym.agents.base import (
     Agent,
     Callback,
     EnvLike,
@@ -43,10 +43,10 @@ from agents.base import (
     check_total_steps,
     reading_checkpoint,
 )
-from agents.sb3_checkpoint import safe_custom_objects
-from agents.sb3_vec_env import TextGenSB3VecEnv
-from agents.torch_agent import PolicyConfig
-from agents.transformer import TransformerConfig, TransformerPolicy
+from textgym.agents.sb3_checkpoint import safe_custom_objects
+from textgym.agents.sb3_vec_env import TextGenSB3VecEnv
+from textgym.agents.torch_agent import PolicyConfig
+from textgym.agents.transformer import TransformerConfig, TransformerPolicy
 
 AGENT_STATE_FILE = "textgym_agent.json"
 """The entry that :meth:`SB3Agent.save` adds to SB3's zip file: the agent's seed, options and action mask."""
@@ -196,8 +196,8 @@ class SB3Agent(Agent):
 
     def load(self, path: str | Path) -> SB3Agent:
         """Restore the agent saved at ``path``, reading its pickled entries as data only
-        (:func:`~agents.sb3_checkpoint.safe_custom_objects`); :class:`~agents.base.CheckpointError` naming the file
-        when it holds no such agent or holds code."""
+        (:func:`~textgym.agents.sb3_checkpoint.safe_custom_objects`); :class:`~textgym.agents.base.CheckpointError`
+        naming the file when it holds no such agent or holds code."""
         with reading_checkpoint(path, type(self).__name__):
             with zipfile.ZipFile(path) as archive:
                 state = json.loads(archive.read(AGENT_STATE_FILE))
@@ -308,7 +308,7 @@ class TransformerPPOConfig(PPOConfig):
 
 
 class TransformerFeaturesExtractor(BaseFeaturesExtractor):
-    """Our :class:`~agents.transformer.TransformerPolicy` as an SB3 features extractor.
+    """Our :class:`~textgym.agents.transformer.TransformerPolicy` as an SB3 features extractor.
 
     SB3 one-hot encodes ``MultiDiscrete`` observations before a features extractor sees them; this one takes the
     ids back (argmax over each slot's one-hot block), reads them as the Transformer does, and returns the hidden

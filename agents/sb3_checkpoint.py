@@ -18,7 +18,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from agents.base import CheckpointError
+from textgym.agents.base import CheckpointError
 
 SAFE_MODULES = (
     "collections",
@@ -28,7 +28,7 @@ SAFE_MODULES = (
     "stable_baselines3.common",
     "stable_baselines3.dqn.policies",
     "torch.optim",
-    "agents.sb3",
+    "textgym.agents.sb3",
 )
 """Modules whose classes a checkpoint's pickled entries may name."""
 
@@ -52,7 +52,7 @@ class _DataUnpickler(pickle.Unpickler):
 
 def safe_custom_objects(path: str | Path) -> dict[str, Any]:
     """Every pickled entry of the SB3 checkpoint at ``path``, unpickled as data, by its name in ``data`` (for
-    SB3's ``load(..., custom_objects=...)``); :class:`~agents.base.CheckpointError` naming the entry that holds
+    SB3's ``load(..., custom_objects=...)``); :class:`~textgym.agents.base.CheckpointError` naming the entry that holds
     anything else."""
     with zipfile.ZipFile(path) as archive:
         data = json.loads(archive.read("data"))

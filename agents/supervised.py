@@ -12,9 +12,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from agents.base import Callback, EnvLike, check_total_steps
-from agents.envs import as_vector_env
-from agents.torch_agent import (
+from textgym.agents.base import Callback, EnvLike, check_total_steps
+from textgym.agents.envs import as_vector_env
+from textgym.agents.torch_agent import (
     BudgetSchedule,
     PolicyConfig,
     TransformerAgent,
@@ -23,7 +23,7 @@ from agents.torch_agent import (
     gradient_step,
     task_of,
 )
-from agents.transformer import TransformerPolicy
+from textgym.agents.transformer import TransformerPolicy
 from textgym.task import Example, Task
 
 

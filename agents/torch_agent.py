@@ -1,4 +1,4 @@
-"""What the agents that train a :class:`~agents.transformer.TransformerPolicy` share: building the model for an
+"""What the agents that train a :class:`~textgym.agents.transformer.TransformerPolicy` share: building the model for an
 environment, the device, acting from observations, and saving / loading."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from agents.base import Agent, CheckpointError, batch_observations, check_option_types, reading_checkpoint
-from agents.transformer import TransformerConfig, TransformerPolicy
+from textgym.agents.base import Agent, CheckpointError, batch_observations, check_option_types, reading_checkpoint
+from textgym.agents.transformer import TransformerConfig, TransformerPolicy
 from textgym.task import Task
 
 
@@ -30,7 +30,7 @@ class PolicyConfig:
         dropout: dropout rate.
         positions: ``"sinusoidal"`` (added to the embeddings) or ``"rotary"`` (RoPE on queries and keys).
         precision: ``"fp32"`` or ``"bf16"`` (bfloat16 autocast in the Transformer blocks; see
-            :class:`~agents.transformer.TransformerConfig`).
+            :class:`~textgym.agents.transformer.TransformerConfig`).
         mask_actions: restrict the policy to the task's answer tokens and ``<eos>`` (``<eot>`` too in a dialogue:
             :meth:`~textgym.task.Task.answer_mask`), in training and in ``predict``. That is every task's action
             mask except the dialogues', which also follow the questions' grammar turn by turn.
@@ -210,8 +210,8 @@ class TransformerAgent(Agent):
         )
 
     def load(self, path: str | Path) -> TransformerAgent:
-        """Restore the agent saved at ``path`` (keeping this agent's device); :class:`~agents.base.CheckpointError`
-        naming the file when it holds no such agent."""
+        """Restore the agent saved at ``path`` (keeping this agent's device);
+        :class:`~textgym.agents.base.CheckpointError` naming the file when it holds no such agent."""
         name = type(self).__name__
         device = self.config.device
         with reading_checkpoint(path, name):

@@ -1,8 +1,8 @@
-"""``python -m benchmarks``: the benchmark runner, as ``textgym-bench``."""
+"""``python -m textgym.benchmarks``: the benchmark runner, as ``textgym-bench``."""
 
 import sys
 
-from benchmarks.cli import main
+from textgym.benchmarks.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,8 +1,8 @@
-"""The command line of the benchmark runner: ``textgym-bench`` and ``python -m benchmarks``.
+"""The command line of the benchmark runner: ``textgym-bench`` and ``python -m textgym.benchmarks``.
 
 ``textgym-bench`` alone runs the ``quick`` suite with one worker per core and prints the summary table.
 ``textgym-bench perf-env ...`` and ``textgym-bench perf-agent ...`` run the throughput benchmarks
-(:mod:`benchmarks.perf_env`, :mod:`benchmarks.perf_agent`) with the options that follow.
+(:mod:`textgym.benchmarks.perf_env`, :mod:`textgym.benchmarks.perf_agent`) with the options that follow.
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ import os
 import sys
 from pathlib import Path
 
-from benchmarks.executors import EXECUTORS, make_executor
-from benchmarks.report import SUMMARY_MD
-from benchmarks.results import ResultsDirectoryError
-from benchmarks.runner import run_suite
-from benchmarks.suite import SuiteError, load_suite
+from textgym.benchmarks.executors import EXECUTORS, make_executor
+from textgym.benchmarks.report import SUMMARY_MD
+from textgym.benchmarks.results import ResultsDirectoryError
+from textgym.benchmarks.runner import run_suite
+from textgym.benchmarks.suite import SuiteError, load_suite
 
-PERF_COMMANDS = {"perf-env": "benchmarks.perf_env", "perf-agent": "benchmarks.perf_agent"}
+PERF_COMMANDS = {"perf-env": "textgym.benchmarks.perf_env", "perf-agent": "textgym.benchmarks.perf_agent"}
 """Subcommands that run a throughput benchmark instead of a suite: name -> module with a ``main(argv)``."""
 
 

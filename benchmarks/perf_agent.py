@@ -18,7 +18,7 @@
 Prints a table and writes JSON. Timings are wall-clock on a possibly shared machine: each measurement is the
 best of a few rounds, and the ratios compare measurements taken side by side in this run.
 
-Usage: ``python -m benchmarks.perf_agent [--quick] [--out results/perf_agent.json]``.
+Usage: ``python -m textgym.benchmarks.perf_agent [--quick] [--out results/perf_agent.json]``.
 """
 
 from __future__ import annotations
@@ -36,13 +36,13 @@ import gymnasium as gym
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from agents import make_agent
-from agents.envs import env_spec
-from agents.evaluation import evaluate
-from agents.torch_agent import PolicyConfig
-from agents.transformer import TransformerConfig, TransformerPolicy
-from benchmarks.results import target_lines, write_text
-from benchmarks.versions import package_versions
+from textgym.agents import make_agent
+from textgym.agents.envs import env_spec
+from textgym.agents.evaluation import evaluate
+from textgym.agents.torch_agent import PolicyConfig
+from textgym.agents.transformer import TransformerConfig, TransformerPolicy
+from textgym.benchmarks.results import target_lines, write_text
+from textgym.benchmarks.versions import package_versions
 
 DECODE_LENGTHS = (16, 64, 256)
 DECODE_BATCH = 64

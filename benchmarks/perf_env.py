@@ -3,7 +3,7 @@
 - one ``TextGenEnv`` from ``gym.make`` (with Gymnasium's default wrappers),
 - Gymnasium's ``SyncVectorEnv`` over ``TextGenEnv`` at N = 16, 256, 1024,
 - SB3's ``DummyVecEnv`` over ``TextGenEnv`` at N = 16, 256,
-- the SB3 adapter over the native env (``agents.sb3_vec_env``) at N = 16, 256,
+- the SB3 adapter over the native env (``textgym.agents.sb3_vec_env``) at N = 16, 256,
 - the native ``TextGenVectorEnv`` at N = 16, 256, 1024, 4096,
 
 on Copy, Addition and Reverse scored by edit similarity (a costlier metric: rapidfuzz per finished answer).
@@ -15,7 +15,7 @@ sub-environment (and ignores its action) are not counted for that sub-environmen
 task's answer mask (its symbols and ``<eos>``), drawn in advance so that drawing them is not timed. Timings are
 wall-clock and noisy on a shared machine; the ratios compare configurations measured side by side in one run.
 
-Usage: ``python -m benchmarks.perf_env [--quick] [--seconds S] [--repeats K] [--out results/perf_env.json]``.
+Usage: ``python -m textgym.benchmarks.perf_env [--quick] [--seconds S] [--repeats K] [--out results/perf_env.json]``.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ import stable_baselines3
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 import textgym
-from agents.sb3_vec_env import TextGenSB3VecEnv
-from benchmarks.results import target_lines, write_text
+from textgym.agents.sb3_vec_env import TextGenSB3VecEnv
+from textgym.benchmarks.results import target_lines, write_text
 
 TASKS: dict[str, tuple[str, dict[str, Any]]] = {
     "Copy": ("textgym/Copy-v0", {}),

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from benchmarks.results import atomic_path
-from benchmarks.stats import Interval, iqm_curve
+from textgym.benchmarks.results import atomic_path
+from textgym.benchmarks.stats import Interval, iqm_curve
 
 PLOT_DATA_KEY = "Description"
 """The PNG metadata key that holds a plot's numbers as JSON."""

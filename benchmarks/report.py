@@ -20,9 +20,9 @@ import gymnasium as gym
 import numpy as np
 
 import textgym  # noqa: F401  (registers the textgym IDs whose thresholds the report shows)
-from benchmarks import plots
-from benchmarks.results import write_text
-from benchmarks.stats import Interval, iqm_interval, probability_of_improvement
+from textgym.benchmarks import plots
+from textgym.benchmarks.results import write_text
+from textgym.benchmarks.stats import Interval, iqm_interval, probability_of_improvement
 
 SUMMARY_MD = "summary.md"
 SUMMARY_CSV = "summary.csv"

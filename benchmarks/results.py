@@ -25,7 +25,7 @@ from numbers import Real
 from pathlib import Path
 from typing import Any
 
-from benchmarks.trial import TrialSpec
+from textgym.benchmarks.trial import TrialSpec
 
 TRIALS_DIR = "trials"
 RESULTS_FILE = "results.jsonl"

@@ -29,9 +29,9 @@ from typing import Any
 
 from tqdm import tqdm
 
-from benchmarks.executors import Executor
-from benchmarks.report import Summary, write_report
-from benchmarks.results import (
+from textgym.benchmarks.executors import Executor
+from textgym.benchmarks.report import Summary, write_report
+from textgym.benchmarks.results import (
     RUN_FILE,
     load_finished,
     locked,
@@ -40,9 +40,9 @@ from benchmarks.results import (
     write_results,
     write_text,
 )
-from benchmarks.suite import Suite, check_suite
-from benchmarks.trial import TrialSpec, failed_record, run_trial
-from benchmarks.versions import package_versions
+from textgym.benchmarks.suite import Suite, check_suite
+from textgym.benchmarks.trial import TrialSpec, failed_record, run_trial
+from textgym.benchmarks.versions import package_versions
 
 
 class Stopped(KeyboardInterrupt):
@@ -108,9 +108,10 @@ def run_suite(
     """Run every trial of ``suite`` that ``out_dir`` has no record of, then write the report there.
 
     Args:
-        suite: the suite; checked with :func:`benchmarks.suite.check_suite` before any trial starts.
+        suite: the suite; checked with :func:`textgym.benchmarks.suite.check_suite` before any trial starts.
         out_dir: the run's directory (created if needed); locked while the run writes into it
-            (:class:`benchmarks.results.ResultsDirectoryError` when another run holds it or it cannot be written).
+            (:class:`textgym.benchmarks.results.ResultsDirectoryError` when another run holds it or it cannot be
+            written).
         executor: runs the trials.
         progress: show a progress bar over trials (with an ETA) on stderr.
         command: the command line, recorded in ``run.json``.

@@ -28,10 +28,10 @@ from typing import Any
 
 import gymnasium as gym
 
-from agents import make_agent
-from agents.envs import env_spec
-from agents.evaluation import evaluation_options
-from benchmarks.trial import EVAL_SEED, TrialSpec
+from textgym.agents import make_agent
+from textgym.agents.envs import env_spec
+from textgym.agents.evaluation import evaluation_options
+from textgym.benchmarks.trial import EVAL_SEED, TrialSpec
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -77,7 +77,7 @@ class AgentEntry:
     """One agent of a suite.
 
     Args:
-        name: a name :func:`agents.make_agent` accepts (built-in, entry point or ``"package.module:factory"``).
+        name: a name :func:`textgym.agents.make_agent` accepts (built-in, entry point or ``"package.module:factory"``).
         options: keyword options of the agent's factory.
         label: how results and reports name the agent (default: ``name``), so that one agent can run with two
             sets of options in one suite.

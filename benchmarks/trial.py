@@ -16,10 +16,10 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
-from agents import make_agent
-from agents.envs import env_spec
-from agents.evaluation import evaluate
-from benchmarks.versions import package_versions
+from textgym.agents import make_agent
+from textgym.agents.envs import env_spec
+from textgym.agents.evaluation import evaluate
+from textgym.benchmarks.versions import package_versions
 
 EVAL_SEED = 10_000
 """Seed of the first held-out evaluation prompt; every trial of every agent evaluates on the same prompts."""
@@ -32,7 +32,7 @@ class TrialSpec:
     Args:
         env: a registered environment ID.
         env_options: task and environment options.
-        agent: an agent name for :func:`agents.make_agent`.
+        agent: an agent name for :func:`textgym.agents.make_agent`.
         agent_options: the agent's options.
         label: how the results name the agent (default: ``agent``).
         env_label: how the results name the environment (default: ``env``).

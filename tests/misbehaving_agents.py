@@ -6,7 +6,7 @@ import signal
 import sys
 import time
 
-from agents.random_agent import RandomAgent
+from textgym.agents.random_agent import RandomAgent
 
 
 def agent_path(agent_class: type) -> str:

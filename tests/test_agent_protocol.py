@@ -4,16 +4,16 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from agents import available_agents, make_agent
-from agents.base import Agent
-from agents.evaluation import evaluate
-from agents.random_agent import RandomAgent
+from textgym.agents import available_agents, make_agent
+from textgym.agents.base import Agent
+from textgym.agents.evaluation import evaluate
+from textgym.agents.random_agent import RandomAgent
 
 
 def test_make_agent_by_name_and_by_factory_path():
     assert "random" in available_agents()
     assert isinstance(make_agent("random", seed=3), RandomAgent)
-    agent = make_agent("agents.random_agent:RandomAgent", seed=3, vocab_size=8)
+    agent = make_agent("textgym.agents.random_agent:RandomAgent", seed=3, vocab_size=8)
     assert isinstance(agent, Agent) and agent.seed == 3 and agent.vocab_size == 8
 
 
@@ -21,9 +21,9 @@ def test_make_agent_by_name_and_by_factory_path():
     "name, match",
     [
         ("rnadom", "unknown agent 'rnadom'"),
-        ("agents.nothing_here:Factory", "cannot import module 'agents.nothing_here'"),
-        ("agents.random_agent:Nope", "has no attribute 'Nope'"),
-        ("agents.random_agent:", "must look like"),
+        ("textgym.agents.nothing_here:Factory", "cannot import module 'textgym.agents.nothing_here'"),
+        ("textgym.agents.random_agent:Nope", "has no attribute 'Nope'"),
+        ("textgym.agents.random_agent:", "must look like"),
         ("types:SimpleNamespace", "lacks the protocol"),
     ],
 )

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from benchmarks.stats import Interval, iqm, iqm_curve, iqm_interval, probability_of_improvement
+from textgym.benchmarks.stats import Interval, iqm, iqm_curve, iqm_interval, probability_of_improvement
 
 
 def test_iqm_is_the_mean_of_the_middle_half():

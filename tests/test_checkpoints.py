@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from agents import make_agent
-from agents.base import CheckpointError
-from agents.envs import env_spec
+from textgym.agents import make_agent
+from textgym.agents.base import CheckpointError
+from textgym.agents.envs import env_spec
 
 COPY = env_spec("textgym/Copy-v0", max_length=3, num_symbols=3)
 SMALL_PG = {"num_envs": 16, "d_model": 32, "n_heads": 2, "d_ff": 64}
@@ -40,8 +40,8 @@ def parameters(agent):
 CONTINUE = """
 import sys, torch
 torch.set_num_threads(1)  # as the tests run: the same sums in the same order
-from agents import make_agent
-from agents.envs import env_spec
+from textgym.agents import make_agent
+from textgym.agents.envs import env_spec
 agent = make_agent("pg", seed=99).load(sys.argv[1])
 agent.learn(env_spec("textgym/Copy-v0", max_length=3, num_symbols=3), int(sys.argv[2]))
 torch.save({"parameters": list(agent.model.state_dict().values()), "steps": agent.num_env_steps}, sys.argv[3])

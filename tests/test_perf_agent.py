@@ -3,7 +3,7 @@
 import json
 import math
 
-from benchmarks import perf_agent
+from textgym.benchmarks import perf_agent
 
 
 def test_quick_run_writes_decode_costs_throughputs_flops_and_targets(tmp_path):

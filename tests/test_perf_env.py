@@ -3,7 +3,7 @@
 import json
 import math
 
-from benchmarks import perf_env
+from textgym.benchmarks import perf_env
 
 
 def test_quick_run_writes_measurements_ratios_memory_and_targets(tmp_path, capsys):
@@ -46,7 +46,7 @@ def test_quick_run_writes_measurements_ratios_memory_and_targets(tmp_path, capsy
 
 
 def test_the_runner_cli_runs_the_throughput_benchmarks(monkeypatch):
-    from benchmarks import cli, perf_agent
+    from textgym.benchmarks import cli, perf_agent
 
     calls = []
     monkeypatch.setattr(perf_env, "main", lambda argv: calls.append(("env", argv)))

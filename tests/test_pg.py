@@ -8,12 +8,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from agents import make_agent
-from agents.envs import env_spec
-from agents.evaluation import evaluate
-from agents.pg import PolicyGradientAgent, Rollout, discounted_returns
-from agents.supervised import action_logits
-from agents.torch_agent import lr_factor, task_of
+from textgym.agents import make_agent
+from textgym.agents.envs import env_spec
+from textgym.agents.evaluation import evaluate
+from textgym.agents.pg import PolicyGradientAgent, Rollout, discounted_returns
+from textgym.agents.supervised import action_logits
+from textgym.agents.torch_agent import lr_factor, task_of
 
 TINY = {"d_model": 32, "n_heads": 2, "n_layers": 1, "d_ff": 64}
 SMALL_COPY = {"max_length": 3, "num_symbols": 3}

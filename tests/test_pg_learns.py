@@ -5,8 +5,8 @@ when restricted to the answer tokens. Fixed seeds, greedy decoding, asserted thr
 import gymnasium as gym
 import pytest
 
-from agents import make_agent
-from agents.evaluation import evaluate
+from textgym.agents import make_agent
+from textgym.agents.evaluation import evaluate
 
 
 def learn_and_evaluate(env_id, steps, env_options=None, **agent_options):

@@ -5,9 +5,9 @@ import pytest
 import ray
 from misbehaving_agents import DyingAgent, HangingAgent, RaisingAgent, agent_path
 
-from benchmarks.cli import main
-from benchmarks.executors import RayExecutor, make_executor
-from benchmarks.results import RESULTS_FILE, read_results
+from textgym.benchmarks.cli import main
+from textgym.benchmarks.executors import RayExecutor, make_executor
+from textgym.benchmarks.results import RESULTS_FILE, read_results
 
 
 def test_a_suite_through_a_local_ray_records_every_trial_with_the_reason_when_it_failed(tmp_path, monkeypatch, capsys):

@@ -9,7 +9,7 @@ from sb3_contrib import MaskablePPO  # noqa: F401  (RL Zoo imports it too)
 from stable_baselines3 import A2C, DQN, PPO
 from test_sb3_learns import SMALL_COPY, greedy_success
 
-from benchmarks import RL_ZOO_DIR
+from textgym.benchmarks import RL_ZOO_DIR
 
 ALGORITHMS = {"ppo": PPO, "a2c": A2C, "dqn": DQN}
 

@@ -22,9 +22,9 @@ from misbehaving_agents import (
     agent_path,
 )
 
-from benchmarks.cli import main
-from benchmarks.executors import ProcessExecutor, SerialExecutor
-from benchmarks.results import (
+from textgym.benchmarks.cli import main
+from textgym.benchmarks.executors import ProcessExecutor, SerialExecutor
+from textgym.benchmarks.results import (
     RESULTS_FILE,
     SET_ASIDE_DIR,
     TRIALS_DIR,
@@ -34,9 +34,9 @@ from benchmarks.results import (
     record_problem,
     save_trial,
 )
-from benchmarks.runner import run_suite
-from benchmarks.suite import AgentEntry, EnvEntry, Suite, SuiteError, load_suite
-from benchmarks.trial import TrialSpec
+from textgym.benchmarks.runner import run_suite
+from textgym.benchmarks.suite import AgentEntry, EnvEntry, Suite, SuiteError, load_suite
+from textgym.benchmarks.trial import TrialSpec
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
@@ -76,12 +76,12 @@ def without_timings(record):
 
 
 def cli(args, marker=None, **popen):
-    """``python -m benchmarks ARGS`` in a child process that can import this module's agents."""
+    """``python -m textgym.benchmarks ARGS`` in a child process that can import this module's agents."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(REPO)])}
     if marker is not None:
         env["TEXTGYM_TEST_MARKER"] = marker
     return subprocess.Popen(
-        [sys.executable, "-m", "benchmarks", *map(str, args)],
+        [sys.executable, "-m", "textgym.benchmarks", *map(str, args)],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,

@@ -17,16 +17,16 @@ import scipy.stats
 from misbehaving_agents import RaisingAgent, agent_path
 from PIL import Image
 
-from agents import make_agent
-from agents.envs import env_spec
-from benchmarks.cli import main
-from benchmarks.executors import ProcessExecutor, SerialExecutor
-from benchmarks.plots import PLOT_DATA_KEY, curves_file_name
-from benchmarks.report import markdown, summarize
-from benchmarks.results import CONTRACT_FIELDS, RESULTS_FILE, TRIALS_DIR, read_results
-from benchmarks.runner import run_suite
-from benchmarks.suite import AgentEntry, EnvEntry, Suite, SuiteError, check_suite, load_suite
-from benchmarks.versions import source_commit
+from textgym.agents import make_agent
+from textgym.agents.envs import env_spec
+from textgym.benchmarks.cli import main
+from textgym.benchmarks.executors import ProcessExecutor, SerialExecutor
+from textgym.benchmarks.plots import PLOT_DATA_KEY, curves_file_name
+from textgym.benchmarks.report import markdown, summarize
+from textgym.benchmarks.results import CONTRACT_FIELDS, RESULTS_FILE, TRIALS_DIR, read_results
+from textgym.benchmarks.runner import run_suite
+from textgym.benchmarks.suite import AgentEntry, EnvEntry, Suite, SuiteError, check_suite, load_suite
+from textgym.benchmarks.versions import source_commit
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL = {"max_length": 3, "num_symbols": 3}
@@ -288,7 +288,7 @@ def test_command_line_choices_are_checked_before_any_trial_starts(tmp_path, caps
 
 def test_python_dash_m_benchmarks_is_the_command_line():
     result = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--agents", "random", "nothing-like-this"],
+        [sys.executable, "-m", "textgym.benchmarks", "--agents", "random", "nothing-like-this"],
         capture_output=True,
         text=True,
         cwd=REPO,

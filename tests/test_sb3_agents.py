@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from agents import make_agent
-from agents.envs import as_vector_env, env_spec
-from agents.evaluation import evaluate
+from textgym.agents import make_agent
+from textgym.agents.envs import as_vector_env, env_spec
+from textgym.agents.evaluation import evaluate
 
 SMALL_COPY = {"min_length": 1, "max_length": 3, "num_symbols": 3}
 BASELINES = ["sb3-ppo", "sb3-a2c", "sb3-dqn", "sb3-maskable-ppo"]

@@ -12,8 +12,8 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import DummyVecEnv
 from test_sb3_learns import SMALL_COPY, greedy_success
 
-from agents.sb3_vec_env import TextGenSB3VecEnv
 from textgym import TextGenVectorEnv
+from textgym.agents.sb3_vec_env import TextGenSB3VecEnv
 
 
 def dummy(env_id, num_envs, **kwargs):

@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 import torch
 
-from agents import make_agent
-from agents.envs import env_spec
-from agents.evaluation import evaluate
-from agents.supervised import demonstration_batch, teacher_forcing_loss
-from agents.torch_agent import task_of
 from textgym import make_task
+from textgym.agents import make_agent
+from textgym.agents.envs import env_spec
+from textgym.agents.evaluation import evaluate
+from textgym.agents.supervised import demonstration_batch, teacher_forcing_loss
+from textgym.agents.torch_agent import task_of
 from textgym.tasks.scan import SCAN, interpret, split_commands
 
 TINY = {"d_model": 32, "n_heads": 2, "n_layers": 1, "d_ff": 64}

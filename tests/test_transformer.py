@@ -3,8 +3,8 @@ import dataclasses
 import pytest
 import torch
 
-from agents.supervised import action_logits, used_width
-from agents.transformer import MASKED_LOGIT, TransformerConfig, TransformerPolicy, rotate, sinusoidal_positions
+from textgym.agents.supervised import action_logits, used_width
+from textgym.agents.transformer import MASKED_LOGIT, TransformerConfig, TransformerPolicy, rotate, sinusoidal_positions
 
 CONFIG = TransformerConfig(vocab_size=11, prompt_len=7, max_len=7 + 1 + 9, d_model=32, n_heads=4, n_layers=3, d_ff=64)
 
