@@ -23,10 +23,8 @@ One update, read top to bottom in :meth:`PolicyGradientAgent.learn`:
 from __future__ import annotations
 
 import copy
-import csv
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -44,6 +42,7 @@ from textgym.agents.torch_agent import (
     adamw,
     check_schedule,
     gradient_step,
+    learning_rate_of,
     task_of,
 )
 from textgym.task import Task
@@ -84,8 +83,6 @@ class PGConfig(PolicyConfig):
         warm_start_learning_rate: peak learning rate of the supervised warm start.
         warm_start_lr_schedule: its schedule over the warm start's tokens (``"constant"``, ``"linear"``,
             ``"cosine"``; the warm-up fraction is ``warmup_fraction``).
-        log_dir: where ``progress.csv`` (and TensorBoard events, when tensorboard is installed) go; ``None``: no
-            files.
         log_every: print every this many updates when ``verbose``.
         verbose: 0 silent, 1 prints progress lines.
     """
@@ -115,7 +112,6 @@ class PGConfig(PolicyConfig):
     warm_start_batch_size: int = 64
     warm_start_learning_rate: float = 1e-3
     warm_start_lr_schedule: str = "constant"
-    log_dir: str | None = None
     log_every: int = 10
     verbose: int = 0
 
@@ -223,8 +219,6 @@ class PolicyGradientAgent(TransformerAgent):
         self.mean_baseline: torch.Tensor | None = None
         self.num_updates = 0
         self.log_rows: list[dict[str, float]] = []
-        self._csv_file: Path | None = None
-        self._tensorboard = None
 
     def training_state(self) -> dict[str, Any]:
         """The optimizers (PG's and the warm start's), the warm start's progress, the KL reference and coefficient,
@@ -327,6 +321,14 @@ class PolicyGradientAgent(TransformerAgent):
             self.warm_start_tokens += read
             self.num_env_steps += read
             self.warm_start_schedule.advance(self.warm_start_tokens / c.warm_start_steps)
+            self.write_log(
+                "warm_start",
+                {
+                    "env_steps": self.num_env_steps,
+                    "loss": loss,
+                    "learning_rate": learning_rate_of(self.warm_start_optimizer),
+                },
+            )
             if c.verbose and self.warm_start_tokens >= c.warm_start_steps:
                 print(f"warm start done: {self.warm_start_tokens} answer tokens, loss {loss:.4f}")
             if callback is not None and callback({"env_steps": self.num_env_steps, "warm_start_loss": loss}) is False:
@@ -456,7 +458,7 @@ class PolicyGradientAgent(TransformerAgent):
             "score": float(rollout.scores[learn].mean()),
             "success": float(rollout.successes[learn].mean()),
             "episode_length": float(rollout.own.sum(1)[rollout.learn].float().mean()),
-            "learning_rate": self.optimizer.param_groups[0]["lr"],
+            "learning_rate": learning_rate_of(self.optimizer),
             "kl_coef": self.kl_coef,
             **totals,
         }
@@ -505,36 +507,14 @@ class PolicyGradientAgent(TransformerAgent):
     # -- logging -----------------------------------------------------------------------------------------------
 
     def _log(self, metrics: dict[str, float]) -> None:
-        """Keep the row, append it to ``log_dir/progress.csv`` and TensorBoard, and print it when verbose."""
+        """Keep the row, write it to ``log_dir`` (stream ``pg``) and print it when verbose."""
         metrics.setdefault("kl", 0.0)
         self.log_rows.append(metrics)
+        self.write_log("pg", metrics)
         c = self.config
-        if c.log_dir is not None:
-            directory = Path(c.log_dir)
-            directory.mkdir(parents=True, exist_ok=True)
-            new_file = self._csv_file is None
-            self._csv_file = directory / "progress.csv"
-            with self._csv_file.open("w" if new_file else "a", newline="") as handle:
-                writer = csv.DictWriter(handle, fieldnames=list(metrics), extrasaction="ignore")
-                if new_file:
-                    writer.writeheader()
-                writer.writerow(metrics)
-            self._write_tensorboard(directory, metrics)
         if c.verbose and (self.num_updates % c.log_every == 0 or self.num_updates == 1):
             print(
                 f"update {self.num_updates:5d}  steps {self.num_env_steps:8d}  return {metrics['return']:.3f}  "
                 f"success {metrics['success']:.3f}  entropy {metrics['entropy']:.3f}  kl {metrics['kl']:.4f}  "
                 f"loss {metrics['loss']:.4f}  lr {metrics['learning_rate']:.2e}  {metrics['steps_per_s']:.0f} steps/s"
             )
-
-    def _write_tensorboard(self, directory: Path, metrics: dict[str, float]) -> None:
-        if self._tensorboard is None:
-            try:
-                from torch.utils.tensorboard import SummaryWriter
-            except ImportError:  # tensorboard is optional
-                self._tensorboard = False
-                return
-            self._tensorboard = SummaryWriter(str(directory))
-        if self._tensorboard:
-            for key, value in metrics.items():
-                self._tensorboard.add_scalar(f"pg/{key}", value, self.num_env_steps)

@@ -46,6 +46,7 @@ from textgym.agents.base import (
 from textgym.agents.sb3_checkpoint import safe_custom_objects
 from textgym.agents.sb3_vec_env import TextGenSB3VecEnv
 from textgym.agents.torch_agent import PolicyConfig
+from textgym.agents.training_log import checked_log_dir
 from textgym.agents.transformer import TransformerConfig, TransformerPolicy
 
 AGENT_STATE_FILE = "textgym_agent.json"
@@ -81,9 +82,11 @@ class SB3Config:
     num_envs: int = 8  # environments stepped side by side; batching the policy's forward pass is what makes SB3 fast
     net_arch: tuple[int, ...] = (64, 64)  # hidden layer sizes of the MLP (SB3's default)
     device: str = "cpu"  # SB3's "auto" picks a GPU, which is slower than the CPU for MLPs this small
+    log_dir: str | None = None  # SB3's tensorboard_log: its TensorBoard events (needs textgym[tensorboard])
 
     def __post_init__(self) -> None:
         check_option_types(self)
+        self.log_dir = checked_log_dir(self.log_dir)
         self.net_arch = tuple(self.net_arch)  # a list from a suite file or a saved agent means the same
 
 
@@ -180,6 +183,18 @@ class SB3Agent(Agent):
         self.num_env_steps = self.model.num_timesteps
         return self
 
+    @property
+    def log_dir(self) -> str | None:
+        """Where SB3 writes its TensorBoard events (the ``log_dir`` option, SB3's ``tensorboard_log``); the
+        benchmark runner sets it per trial."""
+        return self.config.log_dir
+
+    @log_dir.setter
+    def log_dir(self, directory: str | Path | None) -> None:
+        self.config.log_dir = checked_log_dir(directory)
+        if self.model is not None:
+            self.model.tensorboard_log = self.config.log_dir
+
     def predict(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
         if self.model is None:
             raise RuntimeError(f"{type(self).__name__}.predict needs a model: call learn(env, ...) or load(path) first")
@@ -206,6 +221,7 @@ class SB3Agent(Agent):
             custom_objects = safe_custom_objects(path)
             with open(path, "rb") as file:
                 self.model = self.algorithm.load(file, device=self.config.device, custom_objects=custom_objects)
+            self.model.tensorboard_log = self.config.log_dir
             self.num_env_steps = self.model.num_timesteps
         return self
 
@@ -213,6 +229,7 @@ class SB3Agent(Agent):
         options = dataclasses.asdict(self.config)
         for name in self.policy_options:
             del options[name]
+        options["tensorboard_log"] = options.pop("log_dir")
         return self.algorithm(
             "MlpPolicy",
             vec_env,

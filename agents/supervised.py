@@ -21,6 +21,7 @@ from textgym.agents.torch_agent import (
     adamw,
     check_schedule,
     gradient_step,
+    learning_rate_of,
     task_of,
 )
 from textgym.agents.transformer import TransformerPolicy
@@ -145,6 +146,10 @@ class SupervisedAgent(TransformerAgent):
             )
             self.num_env_steps += tokens
             schedule.advance((self.num_env_steps - start) / total_steps)
+            self.write_log(
+                "supervised",
+                {"env_steps": self.num_env_steps, "loss": loss, "learning_rate": learning_rate_of(self.optimizer)},
+            )
             if callback is not None and callback({"env_steps": self.num_env_steps, "loss": loss}) is False:
                 break
         return self

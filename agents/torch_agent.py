@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from textgym.agents.base import Agent, CheckpointError, batch_observations, check_option_types, reading_checkpoint
+from textgym.agents.training_log import TrainingLog, checked_log_dir
 from textgym.agents.transformer import TransformerConfig, TransformerPolicy
 from textgym.task import Task
 
@@ -35,6 +36,8 @@ class PolicyConfig:
             :meth:`~textgym.task.Task.answer_mask`), in training and in ``predict``. That is every task's action
             mask except the dialogues', which also follow the questions' grammar turn by turn.
         device: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
+        log_dir: where the training metrics go as they come, a CSV file per stream and TensorBoard scalars
+            (:class:`~textgym.agents.training_log.TrainingLog`; needs ``textgym[tensorboard]``); ``None``: nowhere.
     """
 
     d_model: int = 128
@@ -46,9 +49,11 @@ class PolicyConfig:
     precision: str = "fp32"
     mask_actions: bool = False
     device: str = "auto"
+    log_dir: str | None = None
 
     def __post_init__(self) -> None:
         check_option_types(self)
+        self.log_dir = checked_log_dir(self.log_dir)
 
 
 LR_SCHEDULES = ("constant", "linear", "cosine")
@@ -98,6 +103,11 @@ def adamw(model: torch.nn.Module, learning_rate: float, weight_decay: float) -> 
     the default model, a step costs about a third of the per-tensor loop's, which was an eighth of PG's training
     time)."""
     return torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=weight_decay, fused=True)
+
+
+def learning_rate_of(optimizer: torch.optim.Optimizer) -> float:
+    """The optimizer's learning rate now (its schedule's current value)."""
+    return optimizer.param_groups[0]["lr"]
 
 
 def gradient_step(
@@ -155,6 +165,26 @@ class TransformerAgent(Agent):
         self.config = make_config(self.config_class, options)
         self.device = resolve_device(self.config.device)
         self.model: TransformerPolicy | None = None
+        self._training_log: TrainingLog | None = None
+
+    @property
+    def log_dir(self) -> str | None:
+        """Where the training metrics go (the ``log_dir`` option); the benchmark runner sets it per trial."""
+        return self.config.log_dir
+
+    @log_dir.setter
+    def log_dir(self, directory: str | Path | None) -> None:
+        self.config.log_dir = checked_log_dir(directory)
+        self._training_log = None
+
+    def write_log(self, stream: str, metrics: dict[str, float]) -> None:
+        """Write ``metrics`` to ``log_dir`` as the stream ``stream`` at the current environment step; nothing when
+        ``log_dir`` is ``None``."""
+        if self.config.log_dir is None:
+            return
+        if self._training_log is None:
+            self._training_log = TrainingLog(self.config.log_dir)
+        self._training_log.write(stream, metrics, self.num_env_steps)
 
     def build_model(self, task: Task) -> TransformerPolicy:
         """Create the model for ``task`` (seeded by the agent's seed), or check that the existing one fits it."""

@@ -13,6 +13,7 @@ import os
 import sys
 from pathlib import Path
 
+from textgym.agents.training_log import check_tensorboard
 from textgym.benchmarks.executors import EXECUTORS, make_executor
 from textgym.benchmarks.report import SUMMARY_MD
 from textgym.benchmarks.results import ResultsDirectoryError
@@ -78,6 +79,13 @@ def parser() -> argparse.ArgumentParser:
         "RAY_ADDRESS, else a local Ray with --workers CPUs)",
     )
     p.add_argument("--out", type=Path, metavar="DIR", help="results directory (default: results/SUITE)")
+    p.add_argument(
+        "--log-dir",
+        type=Path,
+        metavar="DIR",
+        help="TensorBoard logs: each trial writes its evaluations, and the agent its training metrics, to "
+        "DIR/TRIAL (needs textgym[tensorboard])",
+    )
     return p
 
 
@@ -97,6 +105,11 @@ def main(argv: list[str] | None = None) -> int:
     args = command_line.parse_args(argv)
     if args.address is not None and args.executor != "ray":
         command_line.error("--address needs --executor ray")
+    if args.log_dir is not None:
+        try:
+            check_tensorboard()
+        except ImportError as error:
+            command_line.error(str(error))
     try:
         suite = load_suite(args.suite).with_overrides(
             envs=args.envs,
@@ -109,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         out_dir = args.out if args.out is not None else Path("results") / suite.name
         command = ["textgym-bench", *argv]
         executor = make_executor(args.executor, args.workers, args.address)
-        outcome = run_suite(suite, out_dir, executor, command=command)
+        outcome = run_suite(suite, out_dir, executor, command=command, log_dir=args.log_dir)
     except (SuiteError, ResultsDirectoryError) as error:
         print(f"textgym-bench: error: {error}", file=sys.stderr)
         return 2

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import json
 import signal
 import sys
@@ -103,7 +104,12 @@ def outcome_record(spec: TrialSpec, outcome: dict[str, Any] | BaseException) -> 
 
 
 def run_suite(
-    suite: Suite, out_dir: Path, executor: Executor, progress: bool = True, command: list[str] | None = None
+    suite: Suite,
+    out_dir: Path,
+    executor: Executor,
+    progress: bool = True,
+    command: list[str] | None = None,
+    log_dir: Path | None = None,
 ) -> RunOutcome:
     """Run every trial of ``suite`` that ``out_dir`` has no record of, then write the report there.
 
@@ -115,15 +121,22 @@ def run_suite(
         executor: runs the trials.
         progress: show a progress bar over trials (with an ETA) on stderr.
         command: the command line, recorded in ``run.json``.
+        log_dir: when given, each trial writes TensorBoard logs to its own subdirectory (see
+            :func:`~textgym.benchmarks.trial.run_trial`).
     """
     check_suite(suite)
     out_dir = Path(out_dir)
     with locked(out_dir):
-        return _run_locked(suite, out_dir, executor, progress, command)
+        return _run_locked(suite, out_dir, executor, progress, command, log_dir)
 
 
 def _run_locked(
-    suite: Suite, out_dir: Path, executor: Executor, progress: bool, command: list[str] | None
+    suite: Suite,
+    out_dir: Path,
+    executor: Executor,
+    progress: bool,
+    command: list[str] | None,
+    log_dir: Path | None,
 ) -> RunOutcome:
     """:func:`run_suite` while holding ``out_dir``'s lock."""
     specs = suite.trials()
@@ -135,6 +148,7 @@ def _run_locked(
     settings = {
         "suite": asdict(suite),
         "command": command,
+        "log_dir": None if log_dir is None else str(log_dir),
         "executor": type(executor).__name__,
         "workers": executor.workers,
         "started_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -149,7 +163,8 @@ def _run_locked(
 
     ran, stopped_by = 0, None
     bar = tqdm(total=len(todo), unit="trial", desc=suite.name, disable=not progress, file=sys.stderr)
-    answers = executor.map_unordered(run_trial, todo, limit=lambda spec: limits[spec.key])
+    run_one = functools.partial(run_trial, log_dir=None if log_dir is None else str(Path(log_dir).resolve()))
+    answers = executor.map_unordered(run_one, todo, limit=lambda spec: limits[spec.key])
     try:
         with bar, sigterm_stops(), contextlib.closing(answers):
             for spec, outcome in answers:

@@ -14,11 +14,13 @@ import re
 import time
 import traceback
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from textgym.agents import make_agent
 from textgym.agents.envs import env_spec
 from textgym.agents.evaluation import evaluate
+from textgym.agents.training_log import TrainingLog
 from textgym.benchmarks.versions import package_versions
 
 EVAL_SEED = 10_000
@@ -106,7 +108,7 @@ def failed_record(spec: TrialSpec, error: str | None = None) -> dict[str, Any]:
     }
 
 
-def run_trial(spec: TrialSpec) -> dict[str, Any]:
+def run_trial(spec: TrialSpec, log_dir: str | None = None) -> dict[str, Any]:
     """Train and evaluate one agent as ``spec`` says and return the trial's record (the results contract).
 
     The agent first learns for 0 steps (to see the environment) and is evaluated; it then learns for the whole
@@ -115,11 +117,15 @@ def run_trial(spec: TrialSpec) -> dict[str, Any]:
     ``[env_steps, score, success]`` at the steps the agent reported. ``train_s`` and ``steps_per_s`` count the
     budget's ``learn`` call without its evaluations. An agent that raises, or calls ``sys.exit``, fails the
     trial with its traceback in ``error`` (the curve so far is kept).
+
+    With ``log_dir``, the trial's TensorBoard logs go to ``log_dir/<spec.key>``: its evaluations as the stream
+    ``eval`` (:class:`~textgym.agents.training_log.TrainingLog`), and, for an agent with a ``log_dir`` attribute
+    (every built-in agent that trains), the agent's own training metrics, since the trial sets that attribute.
     """
     record = failed_record(spec)
     start = time.perf_counter()
     try:
-        _train_and_evaluate(spec, record)
+        _train_and_evaluate(spec, record, None if log_dir is None else Path(log_dir) / spec.key)
         record["status"] = "ok"
         record["final_score"], record["final_success"] = record["curve"][-1][1:]
     except (Exception, SystemExit):
@@ -128,17 +134,24 @@ def run_trial(spec: TrialSpec) -> dict[str, Any]:
     return record
 
 
-def _train_and_evaluate(spec: TrialSpec, record: dict[str, Any]) -> None:
+def _train_and_evaluate(spec: TrialSpec, record: dict[str, Any], log_dir: Path | None) -> None:
     """Fill ``record``'s ``curve``, ``env_steps`` and ``eval_s`` as training goes (kept if the agent fails), then
     ``train_s`` and ``steps_per_s``."""
     agent = make_agent(spec.agent, seed=spec.seed, **spec.agent_options)
     train_env = env_spec(spec.env, **spec.env_options)
+    evaluations = None if log_dir is None else TrainingLog(log_dir)
+    if log_dir is not None and hasattr(agent, "log_dir"):
+        agent.log_dir = str(log_dir)
 
     def checkpoint(env_steps: int) -> None:
         began = time.perf_counter()
         result = evaluate(agent, spec.env, spec.eval_episodes, seed=spec.eval_seed, **spec.env_options)
         record["curve"].append([env_steps, result["score"], result["success"]])
         record["eval_s"] += time.perf_counter() - began
+        if evaluations is not None:
+            evaluations.write(
+                "eval", {"env_steps": env_steps, "score": result["score"], "success": result["success"]}, env_steps
+            )
 
     next_checkpoint = spec.eval_every
 

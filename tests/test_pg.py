@@ -216,7 +216,7 @@ def test_same_seed_same_training_and_logs_to_csv(tmp_path):
     assert [row["loss"] for row in a.log_rows] == [row["loss"] for row in b.log_rows]
     for (name, x), (_, y) in zip(a.model.state_dict().items(), b.model.state_dict().items()):
         assert torch.equal(x, y), name
-    with open(tmp_path / "run0" / "progress.csv") as handle:
+    with open(tmp_path / "run0" / "pg.csv") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == len(a.log_rows)
     for column in (
