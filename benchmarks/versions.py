@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import functools
+import json
 import platform
 import subprocess
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import PackageNotFoundError, distribution, version
 from pathlib import Path
 
 import textgym
@@ -29,7 +30,9 @@ def package_versions() -> dict[str, str]:
 @functools.lru_cache(maxsize=1)
 def source_commit() -> str:
     """The git commit of the textgym source tree this process runs, with ``-dirty`` when tracked files differ
-    from it (a task's draws may change without a version bump); ``"unknown"`` outside a git checkout."""
+    from it (a task's draws may change without a version bump). Outside a git checkout: the commit an install
+    from git recorded (``pip install "git+file://...@COMMIT"`` writes it to ``direct_url.json``, PEP 610), else
+    ``"unknown"``."""
     source = Path(textgym.__file__).resolve().parent.parent
 
     def git(*args: str) -> str:
@@ -39,9 +42,19 @@ def source_commit() -> str:
 
     try:
         if Path(git("rev-parse", "--show-toplevel")).resolve() != source:  # an installed copy inside another repo
-            return "unknown"
+            return installed_commit()
         commit = git("rev-parse", "HEAD")
         dirty = git("status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
+        return installed_commit()
     return f"{commit}-dirty" if dirty else commit
+
+
+def installed_commit() -> str:
+    """The git commit that the installed textgym distribution was built from, as its ``direct_url.json`` records
+    it for an install from a git URL; ``"unknown"`` otherwise."""
+    try:
+        direct_url = distribution("textgym").read_text("direct_url.json")
+    except PackageNotFoundError:
+        return "unknown"
+    return json.loads(direct_url or "{}").get("vcs_info", {}).get("commit_id", "unknown")

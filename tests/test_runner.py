@@ -152,6 +152,24 @@ def test_records_name_the_source_commit_they_ran():
     assert source_commit() == head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
 
 
+def test_a_copy_installed_from_git_names_the_commit_it_was_built_from(tmp_path):
+    """Long runs start from a copy of one commit installed from git (as docs/results/README.md shows); outside any
+    checkout, its records name the commit that pip recorded in ``direct_url.json``."""
+    if not (REPO / ".git").exists():
+        pytest.skip("needs the repository's git history to install a commit from")
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True)
+    commit = head.stdout.strip()
+    site = tmp_path / "site"
+    pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target", str(site)]
+    subprocess.run([*pip, f"git+file://{REPO}@{commit}"], check=True, capture_output=True)
+    code = "import textgym.benchmarks.versions as v; print(v.__file__); print(v.source_commit())"
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(site)}, capture_output=True
+    )
+    module, named = run.stdout.decode().split()
+    assert module.startswith(str(site)) and named == commit
+
+
 def test_rerun_with_the_same_directory_does_nothing_new(tiny_run):
     suite, out, _ = tiny_run
     trial_files = sorted((out / TRIALS_DIR).glob("*.json"))
