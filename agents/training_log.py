@@ -44,19 +44,22 @@ class TrainingLog:
     def __init__(self, directory: str | Path) -> None:
         check_tensorboard()
         self.directory = Path(directory)
+        self._columns: dict[str, list[str]] = {}  # each stream's CSV columns, read from its file once
         self._writer: Any = None
 
     def write(self, stream: str, metrics: dict[str, float], step: int) -> None:
         """Append ``metrics`` to the stream's CSV file and to TensorBoard at ``step``."""
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / f"{stream}.csv"
-        columns = None
-        if path.exists():
+        if stream not in self._columns and path.exists():
             with path.open(newline="") as handle:
-                columns = next(csv.reader(handle), None)
+                self._columns[stream] = next(csv.reader(handle), None) or []
+        new_file = not self._columns.get(stream)
+        if new_file:
+            self._columns[stream] = list(metrics)
         with path.open("a", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=columns or list(metrics), extrasaction="ignore")
-            if not columns:
+            writer = csv.DictWriter(handle, fieldnames=self._columns[stream], extrasaction="ignore")
+            if new_file:
                 writer.writeheader()
             writer.writerow(metrics)
         if self._writer is None:
@@ -66,9 +69,3 @@ class TrainingLog:
         for key, value in metrics.items():
             self._writer.add_scalar(f"{stream}/{key}", float(value), step)
         self._writer.flush()
-
-    def close(self) -> None:
-        """Flush and close the TensorBoard file (a later write opens a new one)."""
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None

@@ -33,7 +33,6 @@ def test_a_training_log_writes_csv_rows_and_tensorboard_scalars_and_appends_unde
     log = TrainingLog(tmp_path / "run")
     log.write("pg", {"loss": 1.0, "return": 0.5}, 10)
     log.write("pg", {"loss": 0.75, "return": 0.25}, 20)
-    log.close()
     TrainingLog(tmp_path / "run").write("pg", {"return": 0.125, "loss": 0.5}, 30)  # a later run, keys reordered
     rows = csv_rows(tmp_path / "run" / "pg.csv")
     assert [(row["loss"], row["return"]) for row in rows] == [("1.0", "0.5"), ("0.75", "0.25"), ("0.5", "0.125")]
