@@ -157,6 +157,9 @@ def test_a_copy_installed_from_git_names_the_commit_it_was_built_from(tmp_path):
     checkout, its records name the commit that pip recorded in ``direct_url.json``."""
     if not (REPO / ".git").exists():
         pytest.skip("needs the repository's git history to install a commit from")
+    shallow = subprocess.run(["git", "rev-parse", "--is-shallow-repository"], cwd=REPO, capture_output=True, text=True)
+    if shallow.stdout.strip() == "true":
+        pytest.skip("pip installs from git with a partial clone, which fetches blob by blob from a shallow one")
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True)
     commit = head.stdout.strip()
     site = tmp_path / "site"
