@@ -441,12 +441,13 @@ class PolicyGradientAgent(TransformerAgent):
         c, model = self.config, self.model
         advantages, targets = self._advantages(rollout)
         rows = torch.nonzero(rollout.learn).squeeze(1)
+        reference_log_policy = self._reference_log_policy(rollout, rows)
         totals: dict[str, float] = {}
         model.train()
         for _ in range(c.update_epochs):
             order = rows[torch.randperm(len(rows), generator=self.generator, device=self.device)]
             for minibatch in order.tensor_split(c.num_minibatches):
-                losses = self._losses(rollout, minibatch, advantages, targets)
+                losses = self._losses(rollout, minibatch, advantages, targets, reference_log_policy)
                 grad_norm = gradient_step(model, self.optimizer, losses["loss"], c.max_grad_norm)
                 for key, value in {**losses, "grad_norm": grad_norm}.items():
                     totals[key] = totals.get(key, 0.0) + value.item() / (c.update_epochs * c.num_minibatches)
@@ -466,8 +467,26 @@ class PolicyGradientAgent(TransformerAgent):
             metrics["greedy_score"] = float(rollout.scores[~learn].mean())
         return metrics
 
+    @torch.no_grad()
+    def _reference_log_policy(self, rollout: Rollout, rows: torch.Tensor) -> torch.Tensor | None:
+        """The frozen reference policy's log-probabilities ``(B, W, V)`` at the slots of the learning ``rows`` (zero
+        in the other rows), ``W`` the longest episode's width: computed once per rollout, since neither the
+        reference nor its inputs change between the update's minibatches. None without a reference."""
+        if self.reference is None:
+            return None
+        width = used_width(rollout.own[rows])
+        logits, _ = action_logits(self.reference, rollout.prompts[rows], rollout.slots[rows, :width])
+        log_policy = torch.zeros(len(rollout.own), width, logits.shape[-1], device=self.device)
+        log_policy[rows] = F.log_softmax(logits / self.config.temperature, dim=-1)
+        return log_policy
+
     def _losses(
-        self, rollout: Rollout, rows: torch.Tensor, advantages: torch.Tensor, targets: torch.Tensor | None
+        self,
+        rollout: Rollout,
+        rows: torch.Tensor,
+        advantages: torch.Tensor,
+        targets: torch.Tensor | None,
+        reference_log_policy: torch.Tensor | None,
     ) -> dict[str, torch.Tensor]:
         c = self.config
         own = rollout.own[rows]
@@ -492,11 +511,8 @@ class PolicyGradientAgent(TransformerAgent):
         if targets is not None:
             losses["value_loss"] = per_episode((values - targets[rows, columns]) ** 2)
             loss = loss + c.value_coef * losses["value_loss"]
-        if self.reference is not None:
-            with torch.no_grad():
-                reference_logits, _ = action_logits(self.reference, rollout.prompts[rows], slots)
-            reference_log_policy = F.log_softmax(reference_logits / c.temperature, dim=-1)
-            kl = (log_policy.exp() * (log_policy - reference_log_policy)).sum(-1)
+        if reference_log_policy is not None:
+            kl = (log_policy.exp() * (log_policy - reference_log_policy[rows, columns])).sum(-1)
             losses["kl_loss"] = per_episode(kl)
             loss = loss + self.kl_coef * losses["kl_loss"]
             losses["kl"] = (kl * own).sum() / tokens

@@ -124,7 +124,7 @@ def test_one_epoch_is_reinforce_and_clipping_bounds_later_epochs():
     advantages, _ = agent._advantages(rollout)
     rows = torch.arange(16)
     parameters = list(agent.model.parameters())
-    surrogate = agent._losses(rollout, rows, advantages, None)["policy_loss"]
+    surrogate = agent._losses(rollout, rows, advantages, None, None)["policy_loss"]
     surrogate_grads = torch.autograd.grad(surrogate, parameters, allow_unused=True)
     logits, _ = action_logits(agent.model, rollout.prompts, rollout.slots)
     logprobs = F.log_softmax(logits, -1).gather(2, rollout.slots[..., None]).squeeze(-1)
@@ -134,7 +134,7 @@ def test_one_epoch_is_reinforce_and_clipping_bounds_later_epochs():
         if a is not None or b is not None:
             torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-4)
     rollout.logprobs = rollout.logprobs - 1.0  # as if the policy had moved far: ratios e >> 1 + clip
-    clipped = agent._losses(rollout, rows, advantages, None)["policy_loss"]
+    clipped = agent._losses(rollout, rows, advantages, None, None)["policy_loss"]
     positive = (advantages > 0) & rollout.own
     expected = -((1.2 * advantages * positive) + (np.e * advantages * (rollout.own & ~positive))).sum() / 16
     torch.testing.assert_close(clipped, expected)
@@ -183,6 +183,22 @@ def test_kl_penalty_keeps_the_policy_near_the_reference():
         if kl_coef > 0:
             assert all(row["kl"] >= 0 for row in agent.log_rows) and agent.log_rows[-1]["kl"] > 0
     assert results[5.0] < 0.5 * results[0.0]
+
+
+def test_reference_log_probabilities_are_computed_once_per_rollout_as_each_minibatch_would():
+    agent, env = built_agent(num_envs=32, kl_coef=0.1, baseline="greedy")
+    agent.learn(env, 2000)  # builds the reference, then moves the policy away from it
+    rollout = agent._collect(env)
+    rows = torch.nonzero(rollout.learn).squeeze(1)
+    once = agent._reference_log_policy(rollout, rows)
+    assert torch.all(once[~rollout.learn] == 0)  # greedy rows provide baselines only: nothing computed for them
+    for minibatch in rows.tensor_split(4):  # what the minibatches used to compute, each on its own rows
+        with torch.no_grad():
+            logits, _ = action_logits(agent.reference, rollout.prompts[minibatch], rollout.slots[minibatch])
+        expected = F.log_softmax(logits, dim=-1)[:, : once.shape[1]]
+        own = rollout.own[minibatch, : once.shape[1]]
+        torch.testing.assert_close(once[minibatch][own], expected[own], rtol=1e-5, atol=1e-5)
+    assert make_agent("pg", seed=0)._reference_log_policy(rollout, rows) is None  # no KL penalty, no reference
 
 
 def test_adaptive_kl_coefficient_moves_toward_the_target():
