@@ -13,7 +13,7 @@ from textgym.agents.envs import env_spec
 from textgym.agents.evaluation import evaluate
 from textgym.agents.pg import PolicyGradientAgent, Rollout, discounted_returns
 from textgym.agents.supervised import action_logits
-from textgym.agents.torch_agent import lr_factor, task_of
+from textgym.agents.torch_agent import adamw, lr_factor, task_of
 
 TINY = {"d_model": 32, "n_heads": 2, "n_layers": 1, "d_ff": 64}
 SMALL_COPY = {"max_length": 3, "num_symbols": 3}
@@ -158,6 +158,21 @@ def test_learning_rate_schedules_with_warmup(schedule):
         assert np.allclose(rates[~warm], 1e-3)
     else:
         assert np.all(np.diff(rates[~warm]) < 0) and rates[-1] < 0.1e-3
+
+
+def test_weight_decay_shrinks_the_matrices_and_spares_biases_and_layer_norm_gains():
+    agent, _ = built_agent()
+    model = agent.model
+    optimizer = adamw(model, learning_rate=0.1, weight_decay=0.5)
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    for p in model.parameters():
+        p.grad = torch.zeros_like(p)  # Adam's step is then 0: only the decay moves a parameter
+    optimizer.step()
+    for name, p in model.named_parameters():
+        expected = before[name] * (1 - 0.1 * 0.5) if p.dim() >= 2 else before[name]
+        torch.testing.assert_close(p.detach(), expected, msg=name)
+    assert {p.dim() for p in optimizer.param_groups[1]["params"]} == {1}  # the biases and gains
+    assert optimizer.param_groups[1]["weight_decay"] == 0.0 and optimizer.param_groups[0]["weight_decay"] == 0.5
 
 
 def test_kl_penalty_keeps_the_policy_near_the_reference():
