@@ -11,9 +11,18 @@ GRAB = re.compile(r"(\w+) (?:picked up|got|grabbed) the (\w+)")
 DROP = re.compile(r"(\w+) (?:dropped|discarded|put down) the (\w+)")
 
 
+def statements_and_question(prompt: str) -> tuple[list[str], str]:
+    """A prompt's statements and question, whichever comes first."""
+    if prompt.endswith(" ?"):  # the story first
+        story, question = prompt.removesuffix(" ?").rsplit(" . ", 1)
+    else:
+        question, story = prompt.split(" ? ", 1)
+    return [part.strip() for part in story.split(" .") if part.strip()], question
+
+
 def answer_by_reading(prompt: str) -> str:
     """Answer a story's question by reading its statements, written independently of the simulation."""
-    *statements, question = [part.strip() for part in re.split(r" [.?]", prompt) if part.strip()]
+    statements, question = statements_and_question(prompt)
     room_of, holder_of, dropped_in = {}, {}, {}
     for statement in statements:
         if m := MOVE.fullmatch(statement):
@@ -45,7 +54,7 @@ def test_answers_follow_from_the_story(babi_task):
             example = task.sample(rng, split)
             assert example.references == (answer_by_reading(example.prompt),)
             answers.append(example.references[0])
-            lengths.add(example.prompt.count(" . "))
+            lengths.add(len(statements_and_question(example.prompt)[0]))
             kinds |= {kind for kind, rule in (("grab", GRAB), ("drop", DROP)) if rule.search(example.prompt)}
     assert lengths == set(range(2, 9))  # statements drawn from [2, max_statements]
     if babi_task == 6:
@@ -60,7 +69,21 @@ def test_questions_of_each_task():
     patterns = {1: r"where is (mary|john|daniel|sandra) \?", 2: r"where is the \w+ \?", 6: r"is \w+ in the \w+ \?"}
     for babi_task, pattern in patterns.items():
         prompt = make_task("BabiQA", babi_task=babi_task).sample(rng).prompt
-        assert re.search(pattern + "$", prompt), prompt
+        assert re.match(pattern + " \\w", prompt), prompt  # the question first, then the story
+        prompt = make_task("BabiQA", babi_task=babi_task, question_first=False).sample(rng).prompt
+        assert re.search("\\. " + pattern + "$", prompt), prompt  # the story first
+
+
+@pytest.mark.parametrize("babi_task", [1, 2, 6])
+def test_both_layouts_hold_the_same_examples_in_the_same_splits(babi_task):
+    layouts = [make_task("BabiQA", babi_task=babi_task, question_first=first) for first in (True, False)]
+    for split in SPLITS:
+        draws = [[task.sample(np.random.default_rng(7), split) for _ in range(50)] for task in layouts]
+        for question_first, story_first in zip(*draws):
+            statements, question = statements_and_question(question_first.prompt)
+            assert story_first.prompt == " . ".join([*statements, question]) + " ?"
+            assert question_first.references == story_first.references
+    assert layouts[0].max_prompt_len == layouts[1].max_prompt_len
 
 
 def test_one_word_answers_masked_to_rooms_or_yes_no():
