@@ -233,10 +233,7 @@ def test_sys_exit_inside_an_agent_fails_its_trial_under_the_serial_executor(tmp_
 
 @pytest.mark.parametrize(("signal_", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_stopped_run_writes_the_summary_of_its_finished_trials_and_a_rerun_finishes_it(tmp_path, signal_, code):
-    # Trials of a second each, two at a time: the signal comes while some of the 12 are still to run, even on a
-    # loaded machine where this process polls the output directory late.
-    seeds = 12
-    path = suite_file(tmp_path / "slow.toml", [SlowAgent], seeds=seeds)
+    path = suite_file(tmp_path / "slow.toml", [SlowAgent], seeds=6)
     out = tmp_path / "out"
     run = cli([path, "--workers", "2", "--out", out], start_new_session=True)
     wait_for(lambda: len(trial_files(out)) >= 2)
@@ -249,13 +246,13 @@ def test_a_stopped_run_writes_the_summary_of_its_finished_trials_and_a_rerun_fin
     assert "Traceback" not in stderr and "leaked" not in stderr
     assert f"stopped by {signal_.name}:" in stderr and "run the same command again" in stderr
     finished = read_results(out / RESULTS_FILE)
-    assert 2 <= len(finished) < seeds and len(finished) == len(trial_files(out))
+    assert 2 <= len(finished) < 6 and len(finished) == len(trial_files(out))
     assert (out / "summary.md").is_file() and f"{len(finished)} trial(s) run" in stdout
     rerun = cli([path, "--workers", "2", "--out", out])
     stdout, stderr = rerun.communicate(timeout=120)
     assert rerun.returncode == 0, stderr
-    assert f"{seeds - len(finished)} trial(s) run, {len(finished)} already done, 0 failed" in stdout
-    assert sorted(r["seed"] for r in read_results(out / RESULTS_FILE)) == list(range(seeds))
+    assert f"{6 - len(finished)} trial(s) run, {len(finished)} already done, 0 failed" in stdout
+    assert sorted(r["seed"] for r in read_results(out / RESULTS_FILE)) == list(range(6))
 
 
 def test_a_run_killed_at_any_moment_resumes_to_the_records_of_a_clean_run(tmp_path):
