@@ -75,6 +75,11 @@ def without_timings(record):
     return {key: value for key, value in record.items() if key not in TIMINGS}
 
 
+def default_sigint() -> None:
+    """In a child process before ``exec``: SIGINT back to its default disposition."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def cli(args, marker=None, **popen):
     """``python -m textgym.benchmarks ARGS`` in a child process that can import this module's agents."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(REPO)])}
@@ -235,7 +240,9 @@ def test_sys_exit_inside_an_agent_fails_its_trial_under_the_serial_executor(tmp_
 def test_a_stopped_run_writes_the_summary_of_its_finished_trials_and_a_rerun_finishes_it(tmp_path, signal_, code):
     path = suite_file(tmp_path / "slow.toml", [SlowAgent], seeds=6)
     out = tmp_path / "out"
-    run = cli([path, "--workers", "2", "--out", out], start_new_session=True)
+    # A shell starts a background job with SIGINT ignored, and Python then leaves it ignored; pytest run that way
+    # would pass its disposition on, so the child gets a terminal's default, as a run under Ctrl-C has.
+    run = cli([path, "--workers", "2", "--out", out], start_new_session=True, preexec_fn=default_sigint)
     wait_for(lambda: len(trial_files(out)) >= 2)
     if signal_ == signal.SIGINT:  # Ctrl-C in a terminal: the whole process group gets it
         os.killpg(run.pid, signal_)
