@@ -8,6 +8,7 @@ minus a cost per turn, so that a shorter conversation is a better one.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,9 +17,25 @@ import numpy as np
 
 from textgym.conversation import Reply, Turn, advance, split_turns
 from textgym.task import Example, Task, check_int
+from textgym.tasks.language import check_choice
 
 MALFORMED = "i do not understand"
 """The user's reply to a turn it cannot read (not a question of the task); such a turn still costs a turn."""
+DEMONSTRATORS = ("scripted", "weak")
+"""The values of the ``demonstrator`` option: the policy that :meth:`DialogueTask.demonstration` plays."""
+
+
+def weak_draw(example: Example, turn: int) -> int:
+    """The weak demonstrator's randomness at agent turn ``turn`` (0 for the first) of ``example``'s conversation: an
+    integer in ``[0, 2**64)`` read off a SHA-256 hash of the example's prompt, its references (the user's secret)
+    and ``turn``, so that it is the same in every process and with every numpy version.
+
+    Args:
+        example: the episode's example.
+        turn: the number of agent turns answered so far.
+    """
+    identity = "\n".join((example.prompt, *example.references, str(turn)))
+    return int.from_bytes(hashlib.sha256(identity.encode("utf-8")).digest()[:8], "little")
 
 
 @dataclass(frozen=True)
@@ -52,30 +69,38 @@ class DialogueTask(Task):
     Success: the user's last reply is a win (:attr:`Answer.win`). Score: ``success * max(0, 1 - turn_cost * turns)``,
     where ``turns`` counts the agent turns the user answered (a turn abandoned with ``<eos>`` is not counted).
 
-    ## Scripted policy and demonstrations
+    ## Scripted policy, weak policy and demonstrations
 
-    :meth:`scripted_action` plays the task's scripted policy one token at a time from the conversation so far, and
+    The ``demonstrator`` option chooses the policy the task demonstrates: ``"scripted"`` (default), the task's
+    near-optimal scripted policy (:meth:`scripted_question`), or ``"weak"``, a worse questioner that still wins
+    some conversations (:meth:`weak_question`). Its randomness is :func:`weak_draw`, a hash of the example and the
+    turn number, so the same example always gets the same weak conversation.
+
+    :meth:`scripted_action` plays the chosen policy one token at a time from the conversation so far, and
     :meth:`demonstration` is the conversation it has with the user (the simulator is deterministic given the
     example). :meth:`oracle_actions` are the policy's actions in that conversation.
 
     Subclasses set ``name``, ``tokenizer``, ``max_prompt_len``, ``max_turn_len``, ``max_reply_len``,
-    ``answer_symbols`` and ``reward_threshold``, call ``super().__init__(max_turns, turn_cost)`` and implement
-    :meth:`sample`, :meth:`answer` and :meth:`scripted_question`.
+    ``answer_symbols`` and ``reward_threshold``, call ``super().__init__(max_turns, turn_cost, demonstrator)`` and
+    implement :meth:`sample`, :meth:`answer`, :meth:`scripted_question` and :meth:`weak_question`.
 
     Args:
         max_turns: the most agent turns in one conversation (at least 1).
         turn_cost: score lost per answered turn, in ``[0, 1)``.
+        demonstrator: the policy of :meth:`scripted_action` and :meth:`demonstration`, one of
+            :data:`DEMONSTRATORS`: ``"scripted"`` or ``"weak"``.
     """
 
     metric_name = "success_minus_turn_cost"  # the score of every dialogue task; not in textgym.metrics.METRICS
     max_turn_len: int
     max_reply_len: int
 
-    def __init__(self, max_turns: int, turn_cost: float) -> None:
+    def __init__(self, max_turns: int, turn_cost: float, demonstrator: str = "scripted") -> None:
         self.max_turns = check_int("max_turns", max_turns, 1)
         if isinstance(turn_cost, bool) or not isinstance(turn_cost, (int, float)) or not 0 <= turn_cost < 1:
             raise ValueError(f"turn_cost must be a number in [0, 1), got {turn_cost!r}")
         self.turn_cost = float(turn_cost)
+        self.demonstrator = check_choice("demonstrator", demonstrator, DEMONSTRATORS)
         self.max_gen_len = self.max_turns * (self.max_turn_len + self.max_reply_len + 2)
 
     def answer(self, example: Example, question: tuple[int, ...]) -> Answer:
@@ -86,6 +111,27 @@ class DialogueTask(Task):
         """The scripted policy's next question (token ids), given the answered turns so far. It reads only the
         conversation, never the user's secret."""
         raise NotImplementedError
+
+    def weak_question(self, turns: Sequence[Turn], draw: int) -> tuple[int, ...]:
+        """The weak policy's next question (token ids), given the answered turns so far.
+
+        Args:
+            turns: the answered turns so far.
+            draw: the policy's only randomness, an integer in ``[0, 2**64)`` (:func:`weak_draw`); a uniform choice
+                among ``n`` things takes item ``draw % n``.
+        """
+        raise NotImplementedError
+
+    def demonstrator_question(self, example: Example, turns: Sequence[Turn]) -> tuple[int, ...]:
+        """The next question of the policy the ``demonstrator`` option chooses.
+
+        Args:
+            example: the episode's example (the weak policy's randomness is drawn from it).
+            turns: the answered turns so far.
+        """
+        if self.demonstrator == "weak":
+            return self.weak_question(turns, weak_draw(example, len(turns)))
+        return self.scripted_question(turns)
 
     def answer_mask(self) -> np.ndarray:
         """The tokens the agent types anywhere in a conversation: its questions' words, ``<eot>`` and ``<eos>``
@@ -124,21 +170,22 @@ class DialogueTask(Task):
         return {"transcript": tuple(transcript), "turns": len(turns)}
 
     def scripted_action(self, example: Example, conversation: Sequence[int]) -> int:
-        """The scripted policy's next action, given the conversation slots so far (trailing pad slots are ignored,
-        so an observation's whole conversation part may be passed): the next token of its planned question, or
-        ``<eot>`` when the question is complete or the turn so far is not the start of it."""
+        """The demonstrator's next action (the scripted policy by default, see the ``demonstrator`` option), given
+        the conversation slots so far (trailing pad slots are ignored, so an observation's whole conversation part
+        may be passed): the next token of its planned question, or ``<eot>`` when the question is complete or the
+        turn so far is not the start of it."""
         conversation = list(conversation)
         while conversation and conversation[-1] == self.tokenizer.pad_id:
             conversation.pop()
         turns, pending = split_turns(conversation, self.tokenizer.eot_id)
-        question = self.scripted_question(turns)
+        question = self.demonstrator_question(example, turns)
         typed = len(pending)
         if typed < len(question) and pending == question[:typed]:
             return question[typed]
         return self.tokenizer.eot_id
 
     def demonstration(self, example: Example) -> tuple[list[int], list[bool]]:
-        """The scripted policy's conversation with the user (see :meth:`Task.demonstration`)."""
+        """The demonstrator's conversation with the user (see :meth:`Task.demonstration`)."""
         generated: list[int] = []
         own: list[bool] = []
         ended = False
@@ -152,6 +199,6 @@ class DialogueTask(Task):
         return generated, own
 
     def oracle_actions(self, example: Example) -> list[int]:
-        """The scripted policy's actions: the agent's own slots of :meth:`demonstration`."""
+        """The demonstrator's actions: the agent's own slots of :meth:`demonstration`."""
         slots, own = self.demonstration(example)
         return [token for token, mine in zip(slots, own) if mine]

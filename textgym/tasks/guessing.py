@@ -20,6 +20,7 @@ from textgym.tasks.dialogue import MALFORMED, Answer, DialogueTask
 from textgym.tasks.language import check_no_length_knob
 
 CACHE_SIZE = 1 << 14  # entries a cache holds before it is emptied: a bound on memory over long training runs
+WEAK_GUESS_AT = 2  # the weak policy names a random candidate once at most this many are left
 Value = TypeVar("Value")
 
 
@@ -58,6 +59,13 @@ class GuessingGame(DialogueTask):
     smallest sum over its outcomes of the squared number of candidates with that outcome); ties go to a question
     that may win, then to the first question listed.
 
+    ## Weak policy
+
+    ``demonstrator="weak"`` (see :class:`~textgym.tasks.dialogue.DialogueTask`): with at most two candidates left,
+    ask the winning question of one of them, drawn uniformly; otherwise ask a probe question drawn uniformly among
+    those whose answer is not the same for every candidate (a question whose answer it does not know yet). A
+    subclass may override :meth:`weak_question` with a rule of its own.
+
     ## Action masks
 
     The tokens that continue a well-formed question (a prefix of one of ``questions``), ``<eot>`` after a complete
@@ -66,7 +74,7 @@ class GuessingGame(DialogueTask):
     Subclasses set ``name``, ``reward_threshold``, ``tokenizer``, ``prompt`` (the same for every episode),
     ``secrets``, ``questions``, ``replies``, ``winning_questions`` (int ``(S,)``), ``final_questions`` and
     ``probe_questions`` (bool ``(Q,)``), implement :meth:`outcomes` and call
-    ``super().__init__(max_turns, turn_cost)``.
+    ``super().__init__(max_turns, turn_cost, demonstrator)``.
     """
 
     prompt: str
@@ -77,7 +85,7 @@ class GuessingGame(DialogueTask):
     final_questions: np.ndarray
     probe_questions: np.ndarray
 
-    def __init__(self, max_turns: int, turn_cost: float) -> None:
+    def __init__(self, max_turns: int, turn_cost: float, demonstrator: str) -> None:
         encode = self.tokenizer.encode
         self.question_ids: tuple[tuple[int, ...], ...] = tuple(tuple(encode(question)) for question in self.questions)
         self._question_index = {ids: q for q, ids in enumerate(self.question_ids)}
@@ -89,11 +97,12 @@ class GuessingGame(DialogueTask):
         self.max_reply_len = max(map(len, (*self._reply_ids, self._malformed_ids)))
         used = sorted({token for ids in self.question_ids for token in ids})
         self.answer_symbols = tuple(self.tokenizer.tokens[token] for token in used)
-        super().__init__(max_turns, turn_cost)
+        super().__init__(max_turns, turn_cost, demonstrator)
         self._transitions, self._masks = self._grammar()
         self._examples: dict[str, tuple[Example, ...]] = {}
         self._candidates: dict[Hashable, np.ndarray] = {}  # by the answered turns
         self._plans: dict[Hashable, int] = {}  # by the candidates
+        self._weak_plans: dict[Hashable, int] = {}  # by the candidates and the draw
 
     def __getstate__(self) -> dict[str, Any]:
         # An Example's meta is a read-only mapping, which does not pickle: the examples are rebuilt on first use.
@@ -149,6 +158,11 @@ class GuessingGame(DialogueTask):
         candidates = np.flatnonzero(self.candidates(turns))
         return self.question_ids[cached(self._plans, candidates.tobytes(), lambda: self._find_plan(candidates))]
 
+    def weak_question(self, turns: Sequence[Turn], draw: int) -> tuple[int, ...]:
+        candidates = np.flatnonzero(self.candidates(turns))
+        key = (candidates.tobytes(), draw)
+        return self.question_ids[cached(self._weak_plans, key, lambda: self._find_weak_plan(candidates, draw))]
+
     def action_mask(self, example: Example, generated_ids: Sequence[int]) -> np.ndarray:
         state = 0
         for token in generated_ids[len(generated_ids) - turn_length(generated_ids, self.tokenizer.eot_id) :]:
@@ -189,6 +203,14 @@ class GuessingGame(DialogueTask):
         counts = np.bincount((np.arange(len(pool))[:, None] * kinds + codes).ravel(), minlength=len(pool) * kinds)
         left = (counts.reshape(len(pool), kinds).astype(np.int64) ** 2).sum(axis=1)  # an integer: ties are exact
         return int(pool[np.lexsort((pool, ~np.isin(pool, may_win), left))[0]])
+
+    def _find_weak_plan(self, candidates: np.ndarray, draw: int) -> int:
+        if len(candidates) <= WEAK_GUESS_AT:
+            return int(self.winning_questions[candidates[draw % len(candidates)]])
+        probes = np.flatnonzero(self.probe_questions)
+        codes = self.outcomes(probes, candidates)
+        unknown = probes[(codes != codes[:, :1]).any(axis=1)]
+        return int(unknown[draw % len(unknown)])
 
     def _grammar(self) -> tuple[np.ndarray, np.ndarray]:
         """The questions' grammar as an automaton over the turn so far: state 0 is the empty turn, one state per

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from importlib import resources
 
 import numpy as np
 
+from textgym.conversation import Turn
 from textgym.tasks.dialogue import MALFORMED
 from textgym.tasks.guessing import GuessingGame
 from textgym.tokenizers import WordTokenizer
@@ -83,15 +85,25 @@ class Wordle(GuessingGame):
     fewest words expected. It solves 1,070 of the 1,073 words within six guesses (3.30 guesses on average, at most
     6); its first guess is always ``raise``.
 
+    ## Weak policy
+
+    ``demonstrator="weak"``: a forgetful player. It guesses a word drawn uniformly among those consistent with the
+    feedback to its last guess alone (any word of the list before the first feedback, or after a guess the user
+    did not understand). The draws are a hash of the secret and the turn number
+    (:func:`~textgym.tasks.dialogue.weak_draw`), the same in every process. It solves 882 of the 1,073 words within
+    six guesses (82.2%, 4.41 guesses on average, a mean score of 0.789), and 85 of the 99 test words.
+
     Args:
         max_turns: the most guesses (default 6).
         turn_cost: score lost per answered guess (default 0.01).
+        demonstrator: the policy of ``scripted_action``, ``demonstration`` and ``oracle_actions``: ``"scripted"``
+            (default, the solver) or ``"weak"`` (the forgetful player).
     """
 
     name = "Wordle"
     reward_threshold = 0.9
 
-    def __init__(self, max_turns: int = 6, turn_cost: float = 0.01) -> None:
+    def __init__(self, max_turns: int = 6, turn_cost: float = 0.01, demonstrator: str = "scripted") -> None:
         words = load_words()
         vocabulary = dict.fromkeys(["guess", "the", "word", *LETTERS, *FEEDBACK, *MALFORMED.split()])  # "i": a letter
         self.tokenizer = WordTokenizer(vocabulary)
@@ -104,8 +116,12 @@ class Wordle(GuessingGame):
         self.winning_questions = np.arange(len(words))
         self.final_questions = np.zeros(len(words), dtype=bool)
         self.probe_questions = self.final_questions  # no probes: the solver guesses only words still possible
-        super().__init__(max_turns, turn_cost)
+        super().__init__(max_turns, turn_cost, demonstrator)
 
     def outcomes(self, questions: np.ndarray, secrets: np.ndarray) -> np.ndarray:
         """The feedback code of each guessed word for each secret word."""
         return feedback_codes(self._letters[questions], self._letters[secrets])
+
+    def weak_question(self, turns: Sequence[Turn], draw: int) -> tuple[int, ...]:
+        consistent = np.flatnonzero(self.candidates(turns[-1:]))
+        return self.question_ids[consistent[draw % len(consistent)]]
