@@ -10,6 +10,7 @@ simulated user (:meth:`Task.reply`).
 from __future__ import annotations
 
 import functools
+import hashlib
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -552,6 +553,19 @@ def no_prompt_in_split(split: str, max_tries: int) -> ValueError:
         f"no prompt of the {split!r} split found in {max_tries} draws; the task's options allow too few distinct "
         "prompts for disjoint train/validation/test splits (widen the length range or the alphabet)"
     )
+
+
+def weak_draw(example: Example, index: int) -> int:
+    """A weak demonstrator's ``index``-th random draw for ``example`` (a dialogue draws once per agent turn, ``index``
+    the number of turns answered so far): an integer in ``[0, 2**64)`` read off a SHA-256 hash of the example's
+    prompt, its references and ``index``, so that it is the same in every process and with every numpy version.
+
+    Args:
+        example: the episode's example.
+        index: which of the example's draws, from 0.
+    """
+    identity = "\n".join((example.prompt, *example.references, str(index)))
+    return int.from_bytes(hashlib.sha256(identity.encode("utf-8")).digest()[:8], "little")
 
 
 def _rows(generated: np.ndarray, lengths: np.ndarray, examples: ExampleBatch) -> Iterator[tuple[list[int], Example]]:

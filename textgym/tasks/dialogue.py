@@ -8,7 +8,6 @@ minus a cost per turn, so that a shorter conversation is a better one.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,26 +15,13 @@ from typing import Any
 import numpy as np
 
 from textgym.conversation import Reply, Turn, advance, split_turns
-from textgym.task import Example, Task, check_int
+from textgym.task import Example, Task, check_int, weak_draw
 from textgym.tasks.language import check_choice
 
 MALFORMED = "i do not understand"
 """The user's reply to a turn it cannot read (not a question of the task); such a turn still costs a turn."""
 DEMONSTRATORS = ("scripted", "weak")
 """The values of the ``demonstrator`` option: the policy that :meth:`DialogueTask.demonstration` plays."""
-
-
-def weak_draw(example: Example, turn: int) -> int:
-    """The weak demonstrator's randomness at agent turn ``turn`` (0 for the first) of ``example``'s conversation: an
-    integer in ``[0, 2**64)`` read off a SHA-256 hash of the example's prompt, its references (the user's secret)
-    and ``turn``, so that it is the same in every process and with every numpy version.
-
-    Args:
-        example: the episode's example.
-        turn: the number of agent turns answered so far.
-    """
-    identity = "\n".join((example.prompt, *example.references, str(turn)))
-    return int.from_bytes(hashlib.sha256(identity.encode("utf-8")).digest()[:8], "little")
 
 
 @dataclass(frozen=True)
