@@ -9,7 +9,7 @@ import numpy as np
 
 from textgym.task import Example
 from textgym.tasks.grammar import Cost, Template, unique_words, with_article
-from textgym.tasks.language import Draw, LanguageTask
+from textgym.tasks.language import DEMONSTRATORS, Draw, LanguageTask, check_choice, weak_choice
 
 AGENTS = ("boy", "girl", "man", "woman", "child", "farmer", "chef", "student")
 # lemma: (third person singular, past, present participle, past participle), objects it takes
@@ -49,8 +49,16 @@ class KeywordsToSentence(LanguageTask):
     against the references. Success: the sentence is one of the references. Threshold 0.9. Action mask: every
     word the sentences may use, and ``<eos>``.
 
+    Demonstrations (``demonstrator``): ``"reference"`` (default) types the first reference (the present tense);
+    ``"weak"`` the present-tense sentence of a partly different concept set, which covers only some of the
+    concepts: the verb is kept, and the agent, the object and the place (if any) are each, with probability 1/2,
+    replaced by another agent, another object the verb takes, another place or no place. The choices are drawn
+    uniformly by a hash of the example (:func:`~textgym.tasks.language.weak_choice`). One in four (three concepts)
+    or eight (four) such sentences is the reference; on average they cover about 65% of the concepts.
+
     Args:
         metric: ``"rouge_l"`` (default) or ``"bleu"``.
+        demonstrator: ``"reference"`` (default) or ``"weak"``, see above.
         tokenizer: ``"word"`` (default) or ``"bpe"``.
         bpe_vocab_size: see :class:`~textgym.tasks.language.LanguageTask`.
     """
@@ -59,7 +67,14 @@ class KeywordsToSentence(LanguageTask):
     metrics = ("rouge_l", "bleu")
     reward_threshold = 0.9
 
-    def __init__(self, metric: str = "rouge_l", tokenizer: str = "word", bpe_vocab_size: int = 128) -> None:
+    def __init__(
+        self,
+        metric: str = "rouge_l",
+        demonstrator: str = "reference",
+        tokenizer: str = "word",
+        bpe_vocab_size: int = 128,
+    ) -> None:
+        self.demonstrator = check_choice("demonstrator", demonstrator, DEMONSTRATORS)
         super().__init__(metric, tokenizer, bpe_vocab_size)
 
     def vocabulary(self) -> Sequence[str]:
@@ -84,6 +99,20 @@ class KeywordsToSentence(LanguageTask):
         prompt = " ".join(sorted(concepts))
         return Draw(prompt, sentences_for(agent, verb, obj, place), key=prompt, meta={"concepts": concepts})
 
+    def weak_answer(self, example: Example) -> str:
+        """The present-tense sentence of the example's concept set with some concepts replaced (see the class
+        docstring), fixed by a hash of ``example``.
+
+        Args:
+            example: the example demonstrated.
+        """
+        agent, verb, obj, place = (*example.meta["concepts"], None)[:4]
+        agent = _maybe_replaced(example, 0, agent, AGENTS)
+        obj = _maybe_replaced(example, 2, obj, VERBS[verb][1])
+        if place is not None:
+            place = _maybe_replaced(example, 4, place, (*PLACES, None))
+        return sentences_for(agent, verb, obj, place)[0]
+
     def score(self, generated_ids: Sequence[int], example: Example) -> float:
         """Concept coverage times the metric against the references."""
         return coverage(self.words(generated_ids), example.meta["concepts"]) * super().score(generated_ids, example)
@@ -93,6 +122,14 @@ def coverage(words: Sequence[str], concepts: Sequence[str]) -> float:
     """The share of ``concepts`` (lemmas) that appear in ``words`` as the lemma or one of its inflections."""
     present = set(words)
     return sum(bool(present & forms_of(concept)) for concept in concepts) / len(concepts)
+
+
+def _maybe_replaced(example: Example, index: int, concept: str, choices: Sequence[str | None]) -> str | None:
+    """``concept`` or, with probability 1/2, another of ``choices``, by the weak demonstrator's draws ``index`` and
+    ``index + 1`` for ``example``."""
+    if weak_choice(example, index, (False, True)):
+        return weak_choice(example, index + 1, [choice for choice in choices if choice != concept])
+    return concept
 
 
 def forms_of(concept: str) -> set[str]:

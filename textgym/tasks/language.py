@@ -15,11 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from textgym.task import Example, Task, draw_in_split, split_of
+from textgym.task import Example, Task, draw_in_split, split_of, weak_draw
 from textgym.tasks.grammar import Cost
 from textgym.tokenizers import BPETokenizer, WordTokenizer
 
 TOKENIZER_KINDS: tuple[str, ...] = ("word", "bpe")
+DEMONSTRATORS: tuple[str, ...] = ("reference", "weak")
+"""The values of the ``demonstrator`` option of the language tasks that have one: what :meth:`Task.demonstration`
+types, the first reference (default) or the task's weak answer (:meth:`LanguageTask.weak_answer`)."""
 
 
 @dataclass(frozen=True)
@@ -47,12 +50,29 @@ def check_choice(name: str, value: object, choices: Sequence[Any]) -> Any:
     return value
 
 
+def weak_choice(example: Example, index: int, choices: Sequence[Any]) -> Any:
+    """One of ``choices``, drawn uniformly by the ``index``-th draw of a weak demonstrator for ``example``
+    (:func:`~textgym.task.weak_draw`), so the same in every process.
+
+    Args:
+        example: the example demonstrated.
+        index: which of the example's draws, from 0 (each use of the same example takes its own).
+        choices: the values to choose from.
+    """
+    return choices[weak_draw(example, index) % len(choices)]
+
+
 class LanguageTask(Task):
     """Base of the word-level language tasks.
 
     Subclasses set ``name``, ``metrics`` (the metric names the task accepts) and ``reward_threshold``, store their
     own options, then call ``super().__init__``; they implement :meth:`vocabulary`, :meth:`answer_words`,
     :meth:`length_bounds` and :meth:`draw` (or override :meth:`sample` and :meth:`corpus` for a finite dataset).
+
+    A task whose demonstrations may be worse than its references takes a ``demonstrator`` option (one of
+    :data:`DEMONSTRATORS`), stores it in ``self.demonstrator`` and implements :meth:`weak_answer`; with
+    ``"weak"``, :meth:`oracle_actions` (and so :meth:`~textgym.task.Task.demonstration`) types that answer instead of
+    the first reference. The references, and so the score, stay the same.
 
     Args:
         metric: one of the task's ``metrics``.
@@ -63,6 +83,7 @@ class LanguageTask(Task):
     """
 
     metrics: tuple[str, ...]
+    demonstrator = "reference"  # see the class docstring
     bpe_corpus_draws = 2_000  # prompts drawn (seed 0, train split kept) to train a BPE tokenizer
 
     def __init__(self, metric: str, tokenizer: str = "word", bpe_vocab_size: int = 128) -> None:
@@ -97,6 +118,22 @@ class LanguageTask(Task):
     def draw(self, rng: np.random.Generator) -> Draw:
         """One prompt with its references, from any split."""
         raise NotImplementedError
+
+    def weak_answer(self, example: Example) -> str:
+        """The answer the weak demonstrator types for ``example`` (``demonstrator="weak"``): fluent, within the
+        task's length bounds, and scoring less than the references on average.
+
+        Args:
+            example: the example demonstrated.
+        """
+        raise NotImplementedError
+
+    def oracle_actions(self, example: Example) -> list[int]:
+        """The demonstrator's actions: the first reference (or, with ``demonstrator="weak"``, the weak answer), then
+        ``<eos>``."""
+        if self.demonstrator == "reference":
+            return super().oracle_actions(example)
+        return [*self.tokenizer.encode(self.weak_answer(example)), self.tokenizer.eos_id]
 
     def cost(self, text: str) -> int:
         """Tokens of ``text`` under the task's tokenizer (the sum over its words, which are encoded one by one)."""

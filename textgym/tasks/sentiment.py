@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -13,7 +14,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from textgym.task import Example
 from textgym.tasks.grammar import Cost, Grammar, unique_words
-from textgym.tasks.language import Draw, LanguageTask, check_choice
+from textgym.tasks.language import DEMONSTRATORS, Draw, LanguageTask, check_choice, weak_choice
 
 OPENINGS = Grammar(
     [
@@ -32,7 +33,7 @@ ASPECTS = ("acting", "story", "plot", "music", "ending", "script")
 BOOSTERS = ("really", "very", "absolutely", "incredibly")
 CONTINUATION_TEMPLATES = (
     "it was {booster} {adjective} and the {aspect} was {adjective2} .",
-    "i {verb} the {aspect} , and the {aspect2} was {booster} {adjective} .",
+    "i {verb} the {aspect} , and the {aspect2} was {booster} {adjective2} .",
     "the {aspect} was {booster} {adjective} and {adjective2} .",
 )
 # Words of strong valence in VADER's lexicon (|valence| >= 2.3), so that every reference has |compound| >= 0.8.
@@ -46,21 +47,39 @@ POLAR_WORDS = {
         "verb": ("hated",),
     },
 }
-CONTINUATIONS = {
-    target: Grammar(
+
+
+@functools.cache
+def polar_continuations(first: str, second: str) -> Grammar:
+    """The continuation grammar whose first polar slot (the first adjective, or the verb) takes the words of
+    sentiment ``first`` and whose second (the last adjective) those of ``second``; each takes one of
+    :data:`POLAR_WORDS`' keys. Two equal sentiments give the references' grammar of that sentiment, two different
+    ones a mixed review (``it was really wonderful and the acting was horrible .``)."""
+    return Grammar(
         CONTINUATION_TEMPLATES,
         {
             "aspect": ASPECTS,
             "aspect2": ASPECTS,
             "booster": BOOSTERS,
-            "adjective": words["adjective"],
-            "adjective2": words["adjective"],
-            "verb": words["verb"],
+            "adjective": POLAR_WORDS[first]["adjective"],
+            "adjective2": POLAR_WORDS[second]["adjective"],
+            "verb": POLAR_WORDS[first]["verb"],
         },
     )
-    for target, words in POLAR_WORDS.items()
-}
+
+
+CONTINUATIONS = {target: polar_continuations(target, target) for target in POLAR_WORDS}
 TARGETS = tuple(CONTINUATIONS)
+WEAK_MIXTURE = (
+    ("target", "target"),
+    ("target", "target"),
+    ("target", "opposite"),
+    ("opposite", "target"),
+    ("opposite", "opposite"),
+)
+"""The weak demonstrator's continuations, as the sentiments of their two polar slots (see
+:func:`polar_continuations`), one pair drawn uniformly: 2/5 of the target sentiment, like the references; 2/5 mixed,
+one praise and one complaint, which VADER reads as about neutral; 1/5 of the opposite sentiment."""
 EXTRA_WORDS = ("not", "but", "!")  # let a policy negate, contrast and exclaim beyond the reference grammar
 SUCCESS_COMPOUND = 0.8  # VADER compound in the target's direction that every reference reaches (score 0.9)
 FLUENCY_FLOOR = 0.1  # every reference is more fluent than 0.22; word salad of the continuation words stays below 0.05
@@ -114,6 +133,11 @@ def _fluency_model() -> BigramModel:
 
 
 @functools.cache
+def _continuations(first: str, second: str) -> tuple[str, ...]:
+    return tuple(polar_continuations(first, second).expand())
+
+
+@functools.cache
 def _continuation_words() -> tuple[str, ...]:
     return unique_words([*(word for grammar in CONTINUATIONS.values() for word in grammar.words()), *EXTRA_WORDS])
 
@@ -140,8 +164,18 @@ class SentimentContinuation(LanguageTask):
     Success asks for both: a compound of at least 0.8 in the target's direction and a fluency of at least 0.1.
     Action mask: the continuation words and ``<eos>``.
 
+    Demonstrations (``demonstrator``): ``"reference"`` (default) types the reference; ``"weak"`` a continuation of a
+    mixed-sentiment corpus, as real reviews are (:data:`WEAK_MIXTURE`): 2/5 of the target sentiment, 2/5 mixed
+    (``it was really wonderful and the acting was horrible .``, about neutral), 1/5 of the opposite one; the
+    sentiments, then a continuation of the grammar with those sentiments in its two polar slots, are drawn
+    uniformly by a hash of the example (:func:`~textgym.tasks.language.weak_choice`). They use the references'
+    templates and words, so they are as fluent (each above 0.22, 0.30 on average, like the references), but score
+    about 0.6 on average (0.62 for the positive target, 0.57 for the negative, over 300 test examples) where the
+    references score 0.92.
+
     Args:
         target: ``"positive"`` (default) or ``"negative"``.
+        demonstrator: ``"reference"`` (default) or ``"weak"``, see above.
         tokenizer: ``"word"`` (default) or ``"bpe"``.
         bpe_vocab_size: see :class:`~textgym.tasks.language.LanguageTask`.
     """
@@ -150,9 +184,17 @@ class SentimentContinuation(LanguageTask):
     metrics = ("vader",)
     reward_threshold = 0.9
 
-    def __init__(self, target: str = "positive", tokenizer: str = "word", bpe_vocab_size: int = 128) -> None:
+    def __init__(
+        self,
+        target: str = "positive",
+        demonstrator: str = "reference",
+        tokenizer: str = "word",
+        bpe_vocab_size: int = 128,
+    ) -> None:
         self.target = check_choice("target", target, TARGETS)
         self.sign = 1.0 if target == "positive" else -1.0
+        self.demonstrator = check_choice("demonstrator", demonstrator, DEMONSTRATORS)
+        self.sentiments = {"target": target, "opposite": next(other for other in TARGETS if other != target)}
         super().__init__("vader", tokenizer, bpe_vocab_size)
 
     def vocabulary(self) -> Sequence[str]:
@@ -162,11 +204,23 @@ class SentimentContinuation(LanguageTask):
         return _continuation_words()
 
     def length_bounds(self, cost: Cost) -> tuple[int, int]:
-        return OPENINGS.longest(cost), max(grammar.longest(cost) for grammar in CONTINUATIONS.values())
+        """The longest opening, and the longest continuation the task may demonstrate: a reference, or with
+        ``demonstrator="weak"`` a mixed one too (with the BPE tokenizer a few are 2 tokens longer)."""
+        pairs = itertools.product(TARGETS, repeat=2) if self.demonstrator == "weak" else zip(TARGETS, TARGETS)
+        return OPENINGS.longest(cost), max(polar_continuations(*pair).longest(cost) for pair in pairs)
 
     def draw(self, rng: np.random.Generator) -> Draw:
         opening = OPENINGS.sample(rng)
         return Draw(opening, (CONTINUATIONS[self.target].sample(rng),), key=opening)
+
+    def weak_answer(self, example: Example) -> str:
+        """A continuation of the mixed-sentiment corpus (see the class docstring), fixed by a hash of ``example``.
+
+        Args:
+            example: the example demonstrated.
+        """
+        first, second = (self.sentiments[role] for role in weak_choice(example, 0, WEAK_MIXTURE))
+        return weak_choice(example, 1, _continuations(first, second))
 
     def sentiment(self, generated_ids: Sequence[int]) -> float:
         """VADER compound of the continuation, in [-1, 1]."""
