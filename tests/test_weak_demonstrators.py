@@ -11,9 +11,9 @@ import pytest
 
 from textgym import env_id
 from textgym.conversation import split_turns
-from textgym.task import SPLITS
+from textgym.task import SPLITS, weak_draw
 from textgym.tasks import DIALOGUE_TASKS, make_task
-from textgym.tasks.dialogue import MALFORMED, weak_draw
+from textgym.tasks.dialogue import MALFORMED
 
 DIALOGUE = [task.name for task in DIALOGUE_TASKS]
 EOT = 2

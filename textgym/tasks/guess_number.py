@@ -55,7 +55,7 @@ class GuessNumber(GuessingGame):
     ``demonstrator="weak"``: an off-centre search. ``is it more than K`` with ``K`` drawn uniformly among the numbers
     still possible but the largest (so that both answers are possible), and ``is it K`` for one of the numbers
     drawn uniformly once at most two are left. The draws are a hash of the secret and the turn number
-    (:func:`~textgym.tasks.dialogue.weak_draw`), the same in every process. On the default range it wins 74 of the
+    (:func:`~textgym.task.weak_draw`), the same in every process. On the default range it wins 74 of the
     100 numbers within the 10 turns (8.42 turns on average, a mean score of 0.682), and 11 of the 14 test numbers.
 
     ## Splits

@@ -102,7 +102,7 @@ class TwentyQuestions(GuessingGame):
 
     ``demonstrator="weak"``: an attribute question drawn uniformly among those whose answer is not the same for
     every object still possible, and the guess of one of the objects drawn uniformly once at most two are left.
-    The draws are a hash of the secret and the turn number (:func:`~textgym.tasks.dialogue.weak_draw`), the same in
+    The draws are a hash of the secret and the turn number (:func:`~textgym.task.weak_draw`), the same in
     every process. On the default world it finds 22 of the 32 objects (a mean score of 0.643), neither of the 2
     test objects; the attribute halving finds all.
 

@@ -90,7 +90,7 @@ class Wordle(GuessingGame):
     ``demonstrator="weak"``: a forgetful player. It guesses a word drawn uniformly among those consistent with the
     feedback to its last guess alone (any word of the list before the first feedback, or after a guess the user
     did not understand). The draws are a hash of the secret and the turn number
-    (:func:`~textgym.tasks.dialogue.weak_draw`), the same in every process. It solves 882 of the 1,073 words within
+    (:func:`~textgym.task.weak_draw`), the same in every process. It solves 882 of the 1,073 words within
     six guesses (82.2%, 4.41 guesses on average, a mean score of 0.789), and 85 of the 99 test words.
 
     Args:
