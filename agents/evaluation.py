@@ -26,7 +26,9 @@ def evaluate(
     num_envs: int = 200,
     **env_kwargs: Any,
 ) -> dict[str, float]:
-    """Mean score and success rate of ``agent`` over ``episodes`` episodes of ``env_id``.
+    """Mean score and success rate of ``agent`` over ``episodes`` episodes of ``env_id``, and the mean of every
+    other number the task reports in its final info (a dialogue's ``turns``, sentiment continuation's ``fluency``
+    and ``sentiment``, ...).
 
     Episode ``i`` is the one ``reset(seed=seed + i)`` draws from ``split``, so every agent sees the same prompts.
 
@@ -43,6 +45,7 @@ def evaluate(
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
     scores, successes = [], []
+    reported: dict[str, list[float]] = {}
     env = as_vector_env(env_id, num_envs=min(num_envs, episodes), split=split, **evaluation_options(env_kwargs))
     n = env.num_envs
     for start in range(0, episodes, n):
@@ -56,6 +59,24 @@ def evaluate(
             for i in np.flatnonzero(finished):
                 scores.append(float(info["score"][i]))
                 successes.append(bool(info["success"][i]))
+                for key, value in final_numbers(info, i).items():
+                    reported.setdefault(key, []).append(value)
             done |= finished
     env.close()
-    return {"score": float(np.mean(scores)), "success": float(np.mean(successes)), "episodes": len(scores)}
+    result = {"score": float(np.mean(scores)), "success": float(np.mean(successes)), "episodes": len(scores)}
+    # an entry some episodes lack (a key reported only on success, say) would average over a biased subset: left out
+    result.update({key: float(np.mean(values)) for key, values in reported.items() if len(values) == len(scores)})
+    return result
+
+
+def final_numbers(info: dict[str, Any], row: int) -> dict[str, float]:
+    """The real-valued entries of a vector environment's ``info`` that row ``row`` holds (its final info when the
+    row has just ended), less ``score`` and ``success``: booleans, strings and arrays are left out."""
+    numbers = {}
+    for key, values in info.items():
+        if key.startswith("_") or key in ("score", "success") or not info.get(f"_{key}", np.ones(row + 1))[row]:
+            continue
+        value = values[row]
+        if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
+            numbers[key] = float(value)
+    return numbers

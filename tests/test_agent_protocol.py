@@ -94,6 +94,32 @@ def test_evaluate_uses_the_same_held_out_prompts_every_time():
         evaluate(agent, "textgym/Copy-v0", episodes=0)
 
 
+def test_evaluate_averages_the_numbers_each_task_reports_in_its_final_info():
+    """Sentiment continuation reports ``sentiment`` and ``fluency``, guess the number its ``turns``: each is the mean
+    over the episodes, as a loop over single environments with the same seeds finds; Copy reports none."""
+    env_id, episodes = "textgym/SentimentContinuation-v0", 12
+    agent = make_agent("random", seed=0).learn(env_id, 0)
+    result = evaluate(agent, env_id, episodes=episodes, num_envs=1)
+    assert set(result) == {"score", "success", "episodes", "sentiment", "fluency"}
+    env, replay = gym.make(env_id, split="test"), make_agent("random", seed=0).learn(env_id, 0)
+    finals = []
+    for i in range(episodes):
+        obs, _ = env.reset(seed=10_000 + i)
+        done = False
+        while not done:
+            obs, _, terminated, truncated, info = env.step(int(replay.predict(obs[None])[0]))
+            done = terminated or truncated
+        finals.append(info)
+    for key in ("score", "sentiment", "fluency"):
+        assert result[key] == pytest.approx(np.mean([info[key] for info in finals])), key
+    guess = make_agent("random", seed=0).learn("textgym/GuessNumber-v0", 0)
+    assert 1 <= evaluate(guess, "textgym/GuessNumber-v0", episodes=20)["turns"] <= 10
+    assert set(evaluate(make_agent("random", seed=0).learn("textgym/Copy-v0", 0), "textgym/Copy-v0", 20)) == {
+        "score",
+        "success",
+        "episodes",
+    }
+
 class CopiesTwoSymbols:
     """Copies the first two prompt symbols and stops: on Copy it solves exactly the inputs of length 2 or less."""
 
