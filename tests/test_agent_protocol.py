@@ -120,6 +120,7 @@ def test_evaluate_averages_the_numbers_each_task_reports_in_its_final_info():
         "episodes",
     }
 
+
 class CopiesTwoSymbols:
     """Copies the first two prompt symbols and stops: on Copy it solves exactly the inputs of length 2 or less."""
 
