@@ -33,6 +33,8 @@ def test_score_is_coverage_times_rouge_l(task):
     assert not task.is_success(answer, example)
     # every concept, but in an order that shares one word at most with the reference: precision 1/4, recall 1/8
     assert task.score(task.tokenizer.encode("park ball kick boy"), example) == pytest.approx(1 / 6)
+    # the last step's info reports the two factors
+    assert task.final_info(answer, example) == pytest.approx({"coverage": 0.75, "rouge_l": 2 * 5 / 8 / (1 + 5 / 8)})
 
 
 def test_bleu_option(task):
@@ -43,6 +45,7 @@ def test_bleu_option(task):
     # brevity penalty exp(1 - 6/5)
     answer = bleu_task.tokenizer.encode("the boy kicks the ball")
     assert bleu_task.score(answer, example) == pytest.approx(np.exp(1 - 6 / 5))
+    assert bleu_task.final_info(answer, example) == pytest.approx({"coverage": 1.0, "bleu": np.exp(1 - 6 / 5)})
 
 
 def test_references_use_every_concept_and_the_oracle_succeeds(task):
