@@ -38,31 +38,31 @@ SENTENCES = (
 class KeywordsToSentence(LanguageTask):
     """Keywords to sentence (CommonGen-like, Lin et al., 2020): use every concept of a set in one sentence.
 
-        ``ball boy kick park`` -> ``the boy kicks the ball in the park .``
+    ``ball boy kick park`` -> ``the boy kicks the ball in the park .``
 
-        A concept set is an agent, a verb, an object the verb takes and, with probability 1/2, a place, all as
-        lemmas in alphabetical order. The references are the grammar's sentences for the set: present, past,
-        progressive (``a boy is kicking a ball in the park .``) and passive (``the ball was kicked by the boy in the
-        park .``). Splits are made by a hash of the concept set, so a held-out set is never seen in training.
+    A concept set is an agent, a verb, an object the verb takes and, with probability 1/2, a place, all as
+    lemmas in alphabetical order. The references are the grammar's sentences for the set: present, past,
+    progressive (``a boy is kicking a ball in the park .``) and passive (``the ball was kicked by the boy in the
+    park .``). Splits are made by a hash of the concept set, so a held-out set is never seen in training.
 
-        Reward: concept coverage (the share of the concepts whose lemma or an inflection appears in the sentence)
-        times ROUGE-L F1 (rouge-score; ``metric="rouge_l"``, default) or sentence BLEU (sacrebleu; ``metric="bleu"``)
-        against the references; the last step's info reports both factors, ``coverage`` and the metric alone (under its
+    Reward: concept coverage (the share of the concepts whose lemma or an inflection appears in the sentence)
+    times ROUGE-L F1 (rouge-score; ``metric="rouge_l"``, default) or sentence BLEU (sacrebleu; ``metric="bleu"``)
+    against the references; the last step's info reports both factors, ``coverage`` and the metric alone (under its
     name). Success: the sentence is one of the references. Threshold 0.9. Action mask: every
-        word the sentences may use, and ``<eos>``.
+    word the sentences may use, and ``<eos>``.
 
-        Demonstrations (``demonstrator``): ``"reference"`` (default) types the first reference (the present tense);
-        ``"weak"`` the present-tense sentence of a partly different concept set, which covers only some of the
-        concepts: the verb is kept, and the agent, the object and the place (if any) are each, with probability 1/2,
-        replaced by another agent, another object the verb takes, another place or no place. The choices are drawn
-        uniformly by a hash of the example (:func:`~textgym.tasks.language.weak_choice`). One in four (three concepts)
-        or eight (four) such sentences is the reference; on average they cover about 65% of the concepts.
+    Demonstrations (``demonstrator``): ``"reference"`` (default) types the first reference (the present tense);
+    ``"weak"`` the present-tense sentence of a partly different concept set, which covers only some of the
+    concepts: the verb is kept, and the agent, the object and the place (if any) are each, with probability 1/2,
+    replaced by another agent, another object the verb takes, another place or no place. The choices are drawn
+    uniformly by a hash of the example (:func:`~textgym.tasks.language.weak_choice`). One in four (three concepts)
+    or eight (four) such sentences is the reference; on average they cover about 65% of the concepts.
 
-        Args:
-            metric: ``"rouge_l"`` (default) or ``"bleu"``.
-            demonstrator: ``"reference"`` (default) or ``"weak"``, see above.
-            tokenizer: ``"word"`` (default) or ``"bpe"``.
-            bpe_vocab_size: see :class:`~textgym.tasks.language.LanguageTask`.
+    Args:
+        metric: ``"rouge_l"`` (default) or ``"bleu"``.
+        demonstrator: ``"reference"`` (default) or ``"weak"``, see above.
+        tokenizer: ``"word"`` (default) or ``"bpe"``.
+        bpe_vocab_size: see :class:`~textgym.tasks.language.LanguageTask`.
     """
 
     name = "KeywordsToSentence"
