@@ -47,9 +47,9 @@ class KeywordsToSentence(LanguageTask):
 
     Reward: concept coverage (the share of the concepts whose lemma or an inflection appears in the sentence)
     times ROUGE-L F1 (rouge-score; ``metric="rouge_l"``, default) or sentence BLEU (sacrebleu; ``metric="bleu"``)
-    against the references; the last step's info reports both factors, ``coverage`` and the metric alone (under its
-    name). Success: the sentence is one of the references. Threshold 0.9. Action mask: every
-    word the sentences may use, and ``<eos>``.
+    against the references. The last step's info reports both factors: ``coverage``, and the metric alone under
+    its name. Success: the sentence is one of the references. Threshold 0.9. Action mask: every word the sentences
+    may use, and ``<eos>``.
 
     Demonstrations (``demonstrator``): ``"reference"`` (default) types the first reference (the present tense);
     ``"weak"`` the present-tense sentence of a partly different concept set, which covers only some of the
