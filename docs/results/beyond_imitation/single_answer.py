@@ -97,7 +97,8 @@ def run_seed(setup: dict, seed: int) -> dict:
 
 def summarise(setup: dict, out: Path) -> dict:
     runs = [json.loads(path.read_text()) for path in sorted(out.glob("seed*.json"))]
-    policies = [key for key in runs[0] if key == "supervised" or key.startswith("pg ")]
+    # the warm start, then PG from the strongest KL penalty to the weakest: the line the trade-off traces
+    policies = ["supervised", *(f"pg kl={kl_coef}" for kl_coef in sorted(setup["kl_coefs"], reverse=True))]
     metrics = list(runs[0]["supervised"]["test"]["greedy"])
     means = {
         policy: {
