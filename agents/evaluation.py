@@ -74,7 +74,8 @@ def final_numbers(info: dict[str, Any], row: int) -> dict[str, float]:
     row has just ended), less ``score`` and ``success``: booleans, strings and arrays are left out."""
     numbers = {}
     for key, values in info.items():
-        if key.startswith("_") or key in ("score", "success") or not info.get(f"_{key}", np.ones(row + 1))[row]:
+        held = info.get(f"_{key}")  # gymnasium's mask of the rows that hold ``key``
+        if key.startswith("_") or key in ("score", "success") or (held is not None and not held[row]):
             continue
         value = values[row]
         if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
