@@ -1,0 +1,60 @@
+"""What holds the length curriculum back: `pg` with its defaults on a task at MAX_LENGTH, with or without the
+curriculum, reporting every 10,000 steps the curriculum's level, the success of the training (sampled) episodes
+in its current window, and greedy success on 200 validation prompts of every length.
+
+    python docs/results/solve/curriculum_gate.py ENV_ID MAX_LENGTH CURRICULUM REWARD_MODE STEPS [PG_OPTIONS]
+
+CURRICULUM is JSON: ``false``, ``true`` or a mapping of the curriculum's options (``'{"threshold": 0.5}'``);
+PG_OPTIONS a JSON object of ``make_agent("pg")`` options. Prints one JSON line per report. One torch thread.
+"""
+
+import json
+import sys
+import time
+
+import gymnasium as gym
+import torch
+
+from textgym.agents import make_agent
+from textgym.agents.evaluation import evaluate
+
+REPORT_EVERY = 10_000
+
+
+def main() -> None:
+    torch.set_num_threads(1)
+    env_id, max_length, curriculum, reward_mode, steps = sys.argv[1:6]
+    options = json.loads(sys.argv[6]) if len(sys.argv) > 6 else {}
+    agent = make_agent("pg", seed=0, **options)
+    env = gym.make_vec(
+        env_id,
+        num_envs=agent.config.num_envs,
+        max_length=int(max_length),
+        reward_mode=reward_mode,
+        curriculum=json.loads(curriculum),
+    )
+    began, next_report = time.perf_counter(), REPORT_EVERY
+
+    def report(progress: dict) -> None:
+        nonlocal next_report
+        if progress["env_steps"] < next_report:
+            return
+        next_report += REPORT_EVERY
+        gate = env.curriculum
+        window = None if gate is None or not gate.recent else round(sum(gate.recent) / len(gate.recent), 2)
+        validation = evaluate(agent, env_id, episodes=200, split="validation", max_length=int(max_length))
+        line = {
+            "env_steps": progress["env_steps"],
+            "level": None if gate is None else gate.level,
+            "window_success": window,
+            "validation_score": round(validation["score"], 3),
+            "validation_success": validation["success"],
+            "wall_s": round(time.perf_counter() - began),
+        }
+        print(json.dumps(line), flush=True)
+
+    agent.learn(env, int(steps), callback=report)
+
+
+if __name__ == "__main__":
+    main()
