@@ -1,9 +1,12 @@
 """How far teacher forcing on the scripted binary search's conversations gets in guess the number (1 to 100, 10
-turns), by the number of demonstrated tokens: greedy success on the train, validation and test secrets.
+turns), by the number of demonstrated tokens: greedy success on the train, validation and test secrets, and where
+the held-out conversations that are lost leave the binary search.
 
 The warm start of the `dialogue` suite's `pg+warm-start` agent (rotary positions, batches of 8 conversations,
 learning rate 3e-3, the default model), for TOKENS answer tokens, then 200 greedy episodes per split. OPTIONS, a
-JSON object, overrides agent options (for example '{"warm_start_lr_schedule": "cosine"}').
+JSON object, overrides agent options (for example '{"warm_start_lr_schedule": "cosine"}'). ``departures`` lists,
+for each validation and test secret the greedy policy does not win, the turn at which its conversation first
+differs from the binary search's and how many numbers were still possible before that turn.
 
     python docs/results/beyond_imitation/guess_number_warm_start.py TOKENS [SEED [OPTIONS]]
 
@@ -17,8 +20,10 @@ import time
 import gymnasium as gym
 import torch
 
+from textgym import TextGenEnv
 from textgym.agents import make_agent
 from textgym.agents.evaluation import evaluate
+from textgym.conversation import split_turns
 
 ENV = "textgym/GuessNumber-v0"
 
@@ -39,7 +44,33 @@ def main() -> None:
     result = {"tokens": tokens, "seed": seed, "options": options, "wall_s": round(time.perf_counter() - began)}
     for split in ("train", "validation", "test"):
         result[split] = evaluate(agent, ENV, episodes=200, split=split)["success"]
+    result["departures"] = {split: departures(agent, split) for split in ("validation", "test")}
     print(json.dumps(result), flush=True)
+
+
+def departures(agent, split: str) -> dict[str, dict[str, int]]:
+    """For each secret of ``split`` the greedy policy loses: the turn (from 1) at which its conversation first
+    differs from the scripted one, and the numbers still possible before that turn."""
+    env = TextGenEnv("GuessNumber")
+    task = env.task
+    lost = {}
+    for example in task.examples(split):
+        obs, _ = env.reset(seed=0)
+        env.example = example  # the prompt is the same for every secret
+        terminated = truncated = False
+        while not (terminated or truncated):
+            obs, _, terminated, truncated, info = env.step(int(agent.predict(obs)[0]))
+        if info["success"]:
+            continue
+        played, _ = split_turns(env.generated, task.tokenizer.eot_id)
+        scripted, _ = split_turns(task.demonstration(example)[0], task.tokenizer.eot_id)
+        same = (k for k, (a, b) in enumerate(zip(played, scripted)) if a.question != b.question)
+        turn = next(same, min(len(played), len(scripted)))
+        lost[example.references[0].replace(" ", "")] = {
+            "turn": turn + 1,
+            "candidates": int(task.candidates(played[:turn]).sum()),
+        }
+    return lost
 
 
 if __name__ == "__main__":
