@@ -341,6 +341,7 @@ class PolicyGradientAgent(TransformerAgent):
         c, model = self.config, self.model
         B, P, G = env.num_envs, model.config.prompt_len, model.config.gen_len
         group = c.group_size
+        pad = task_of(env).tokenizer.pad_id
         prompt_seeds = self.rng.integers(0, 2**31 - 1, size=B // group)
         obs, _ = env.reset(seed=[int(s) for s in np.repeat(prompt_seeds, group)])
         greedy = torch.zeros(B, dtype=torch.bool, device=self.device)
@@ -364,7 +365,9 @@ class PolicyGradientAgent(TransformerAgent):
             log_policy = F.log_softmax(logits / c.temperature, dim=-1)
             sampled = torch.multinomial(log_policy.exp(), 1, generator=self.generator).squeeze(-1)
             action = torch.where(greedy, logits.argmax(dim=-1), sampled)
-            obs, reward, terminated, truncated, info = env.step(action.cpu().numpy())
+            # A row whose episode has ended idles until every row's has: <pad> ends no episode before its longest,
+            # so the idle rows finish no episode the agent did not play (one a curriculum would count).
+            obs, reward, terminated, truncated, info = env.step(np.where(done, pad, action.cpu().numpy()))
             rows = np.flatnonzero(~done)
             at = (torch.as_tensor(rows, device=self.device), torch.as_tensor(filled[rows], device=self.device))
             slots[rows, filled[rows]] = action.cpu().numpy()[rows]

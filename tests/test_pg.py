@@ -366,3 +366,17 @@ def test_dialogue_rollouts_hold_the_conversation_and_the_cache_sees_the_replies(
     logits, _ = action_logits(agent.model, rollout.prompts, rollout.slots)
     recomputed = F.log_softmax(logits, -1).gather(2, rollout.slots[..., None]).squeeze(-1)
     torch.testing.assert_close(recomputed[rollout.own], rollout.logprobs[rollout.own], atol=1e-4, rtol=0)
+
+
+def test_a_rollout_finishes_one_episode_per_row_so_a_curriculum_counts_only_the_agents_episodes():
+    """Rows whose episode ends early idle on <pad> until the batch ends: no second episode of theirs finishes, so the
+    curriculum's window (which counts every finished episode) holds exactly one record per row and rollout."""
+    env = copy_env(32, max_length=6, curriculum={"window": 10_000, "threshold": 1.0})
+    agent = make_agent("pg", seed=0, num_envs=32, **TINY)
+    agent.build_model(task_of(env))
+    for rollouts in (1, 2, 3):
+        rollout = agent._collect(env)
+        assert len(env.curriculum.recent) == 32 * rollouts
+    assert sum(env.curriculum.recent) <= 32 * 3 and rollout.env_steps == int(rollout.own.sum())
+    lengths = rollout.own.sum(1)
+    assert lengths.min() < lengths.max()  # rows did end at different steps, and idled
