@@ -6,7 +6,8 @@ One update, read top to bottom in :meth:`PolicyGradientAgent.learn`:
    (``samples_per_prompt`` sampled rows, plus one greedy row for the self-critical baseline). The policy reads
    each group's prompt once (prefill) and then takes one batched, KV-cached step per environment step, sampling
    with a temperature, until every row's episode has ended. Every episode of a batch is complete, so no episode is cut
-   at a batch boundary; rows that finish early idle until the last one ends.
+   at a batch boundary; rows that finish early idle (typing ``<pad>``, which finishes no second episode) until
+   the last one ends.
 2. **Returns and advantages.** Per-token discounted returns ``G_t``; the advantage is ``G_t`` minus a baseline:
    ``none``; ``mean`` (a running mean of ``G_t`` per position); ``value`` (a learned critic, with GAE(lambda));
    ``loo`` (RLOO: the episode's return minus the mean return of the other samples of its prompt); ``greedy``
