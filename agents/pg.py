@@ -366,12 +366,13 @@ class PolicyGradientAgent(TransformerAgent):
             log_policy = F.log_softmax(logits / c.temperature, dim=-1)
             sampled = torch.multinomial(log_policy.exp(), 1, generator=self.generator).squeeze(-1)
             action = torch.where(greedy, logits.argmax(dim=-1), sampled)
+            chosen = action.cpu().numpy()
             # A row whose episode has ended idles until every row's has: <pad> ends no episode before its longest,
             # so the idle rows finish no episode the agent did not play (one a curriculum would count).
-            obs, reward, terminated, truncated, info = env.step(np.where(done, pad, action.cpu().numpy()))
+            obs, reward, terminated, truncated, info = env.step(np.where(done, pad, chosen))
             rows = np.flatnonzero(~done)
             at = (torch.as_tensor(rows, device=self.device), torch.as_tensor(filled[rows], device=self.device))
-            slots[rows, filled[rows]] = action.cpu().numpy()[rows]
+            slots[rows, filled[rows]] = chosen[rows]
             own[rows, filled[rows]] = True
             logprobs[at] = log_policy[at[0], action[at[0]]]
             step_values[at] = values[at[0]]

@@ -377,6 +377,5 @@ def test_a_rollout_finishes_one_episode_per_row_so_a_curriculum_counts_only_the_
     for rollouts in (1, 2, 3):
         rollout = agent._collect(env)
         assert len(env.curriculum.recent) == 32 * rollouts
-    assert sum(env.curriculum.recent) <= 32 * 3 and rollout.env_steps == int(rollout.own.sum())
     lengths = rollout.own.sum(1)
     assert lengths.min() < lengths.max()  # rows did end at different steps, and idled

@@ -64,8 +64,8 @@ def departures(agent, split: str) -> dict[str, dict[str, int]]:
             continue
         played, _ = split_turns(env.generated, task.tokenizer.eot_id)
         scripted, _ = split_turns(task.demonstration(example)[0], task.tokenizer.eot_id)
-        same = (k for k, (a, b) in enumerate(zip(played, scripted)) if a.question != b.question)
-        turn = next(same, min(len(played), len(scripted)))
+        differing = (k for k, (a, b) in enumerate(zip(played, scripted)) if a.question != b.question)
+        turn = next(differing, min(len(played), len(scripted)))
         lost[example.references[0].replace(" ", "")] = {
             "turn": turn + 1,
             "candidates": int(task.candidates(played[:turn]).sum()),
