@@ -1,5 +1,6 @@
 """Registers every task as a Gymnasium environment ID, ``textgym/<Task>-v0``: ``gym.make`` gives a
-:class:`~textgym.env.TextGenEnv`, ``gym.make_vec`` a :class:`~textgym.vector_env.TextGenVectorEnv` (or Gymnasium's
+:class:`~textgym.env.TextGenEnv` (or its text-level :class:`~textgym.text_view.TextView` with
+``interface="text"``), ``gym.make_vec`` a :class:`~textgym.vector_env.TextGenVectorEnv` (or Gymnasium's
 ``SyncVectorEnv`` over ``TextGenEnv`` with ``vectorization_mode="sync"``)."""
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ def register_envs() -> list[str]:
         if id_ not in gym.registry:
             gym.register(
                 id=id_,
-                entry_point="textgym.env:TextGenEnv",
+                entry_point="textgym.text_view:make_env",
                 vector_entry_point="textgym.vector_env:TextGenVectorEnv",
                 reward_threshold=task_class.reward_threshold,
                 nondeterministic=False,

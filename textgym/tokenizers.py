@@ -94,6 +94,14 @@ class Tokenizer:
         except KeyError:  # name the symbol outside the vocabulary
             return [self.token_id(symbol) for symbol in symbols]
 
+    def encode_any(self, text: str) -> list[int]:
+        """Token ids of any text, never raising: each symbol the vocabulary lacks (a word for a
+        :class:`WordTokenizer`, a character for a :class:`CharTokenizer`; for a :class:`BPETokenizer`, a word with a
+        character outside its alphabet) becomes one ``<pad>``, and so does a special token's name written in the
+        text (special tokens are never text). The text-level view of an environment reads actions with it."""
+        pad = self.pad_id
+        return [i if (i := self._ids.get(symbol, pad)) >= self.num_special else pad for symbol in self.split(text)]
+
     def decode(self, ids: Iterable[int], skip_special: bool = True) -> str:
         """The text of ``ids``. Special tokens are dropped unless ``skip_special`` is False, in which case they
         appear by name (``<pad>``, ...). An id outside ``[0, vocab_size)`` raises ``ValueError``."""
@@ -258,6 +266,15 @@ class BPETokenizer(Tokenizer):
                     f"({''.join(sorted(self.alphabet))})"
                 )
         return self.model.encode(text, add_special_tokens=False).tokens
+
+    def encode_any(self, text: str) -> list[int]:
+        ids = []
+        for word in text.split():
+            try:
+                ids += [i if i >= self.num_special else self.pad_id for i in self.encode(word)]
+            except ValueError:  # a character outside the alphabet
+                ids.append(self.pad_id)
+        return ids
 
     def join(self, symbols: Sequence[str]) -> str:
         return self.model.decoder.decode(list(symbols))

@@ -136,6 +136,12 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
     ) -> None:
         if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
             raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
+        if task_options.get("interface", "tokens") != "tokens":
+            raise ValueError(
+                f"interface {task_options['interface']!r}: the native vector environment is token-level; "
+                "gym.make_vec(..., vectorization_mode='sync') gives SyncVectorEnv over the text-level view"
+            )
+        task_options.pop("interface", None)
         self.num_envs = int(num_envs)
         try:
             self.autoreset_mode = AutoresetMode(autoreset_mode)
