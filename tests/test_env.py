@@ -47,7 +47,7 @@ def test_all_ids_registered_with_their_thresholds():
         "Summarisation": 0.9,
     }
     dialogue = {"GuessNumber": 0.9, "TwentyQuestions": 0.9, "Wordle": 0.9}
-    thresholds = {name: 0.95 for name in algorithmic} | language | dialogue
+    thresholds = {name: 0.95 for name in algorithmic} | language | dialogue | {"ReasoningGym": 0.9}
     assert [f"textgym/{name}-v0" for name in thresholds] == IDS
     for name, threshold in thresholds.items():
         assert gym.spec(f"textgym/{name}-v0").reward_threshold == threshold
