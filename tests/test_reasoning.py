@@ -1,5 +1,6 @@
 """textgym/ReasoningGym-v0: reasoning-gym's datasets as tasks, scored by the datasets' own checkers."""
 
+import pickle
 import sys
 
 import gymnasium as gym
@@ -121,3 +122,11 @@ def test_without_reasoning_gym_the_task_names_the_extra_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "reasoning_gym", None)  # what an environment without the package imports
     with pytest.raises(ImportError, match=r"needs the reasoning-gym package: pip install 'textgym\[reasoning\]'"):
         ReasoningGym()
+
+
+def test_the_task_pickles_and_rebuilds_its_examples():
+    env = TextGenEnv("ReasoningGym", dataset="gcd", max_value=50)
+    copy = pickle.loads(pickle.dumps(env.task))
+    assert [e.prompt for e in copy.examples("test")] == [e.prompt for e in env.task.examples("test")]
+    example = copy.examples("test")[0]
+    assert copy.score(example.reference_ids[0], example) == 1.0

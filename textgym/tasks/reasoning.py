@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from textgym.task import SPLITS, Example, Task, check_int, split_of
+from textgym.task import Example, Task, check_int, check_split, split_of
 from textgym.tokenizers import CharTokenizer
 
 EXTRA = "pip install 'textgym[reasoning]'"
@@ -67,7 +67,6 @@ class ReasoningGym(Task):
         self.dataset_name = dataset
         self.size = check_int("size", size, 10, 1_000_000)
         self.dataset_seed = check_int("dataset_seed", dataset_seed, 0)
-        self.config = dict(config)
         try:
             self.dataset = reasoning_gym.create_dataset(dataset, size=self.size, seed=self.dataset_seed, **config)
         except (TypeError, AssertionError, ValueError) as error:  # unknown option, or a value its config refuses
@@ -84,17 +83,25 @@ class ReasoningGym(Task):
         self.answer_symbols = sorted(set("".join(str(entry["answer"]) for entry in entries)))
         self.max_prompt_len = max(len(entry["question"]) for entry in entries)
         self.max_gen_len = max(len(str(entry["answer"])) for entry in entries) + 1
-        self._examples: dict[str, list[Example]] = {split: [] for split in SPLITS}
-        for index, entry in enumerate(entries):
-            example = self.make_example(entry["question"], (str(entry["answer"]),), entry=index)
-            self._examples[split_of(entry["question"])].append(example)
+        self._examples: dict[str, tuple[Example, ...]] = {}
 
-    def examples(self, split: str) -> Sequence[Example]:
+    def __getstate__(self) -> dict[str, Any]:
+        # An Example's meta is a read-only mapping, which does not pickle: the examples are rebuilt on first use.
+        return {**self.__dict__, "_examples": {}}
+
+    def examples(self, split: str) -> tuple[Example, ...]:
         """Every example of ``split``, in the dataset's order."""
+        if split not in self._examples:
+            check_split(split)
+            self._examples[split] = tuple(
+                self.make_example(entry["question"], (str(entry["answer"]),), entry=index)
+                for index, entry in enumerate(self.entries)
+                if split_of(entry["question"]) == split
+            )
         return self._examples[split]
 
     def sample(self, rng: np.random.Generator, split: str = "train", max_length: int | None = None) -> Example:
-        examples = self._examples[split]
+        examples = self.examples(split)
         if not examples:
             raise ValueError(
                 f"no question of the {split!r} split among the {len(self.entries)} distinct questions of "
