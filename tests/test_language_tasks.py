@@ -5,6 +5,7 @@ import warnings
 import gymnasium as gym
 import numpy as np
 import pytest
+import tokenizers
 from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
@@ -151,3 +152,41 @@ def test_same_seed_same_examples(name):
 def test_registered_with_options(env_id):
     env = gym.make(env_id, tokenizer="bpe", split="test")
     assert isinstance(env.unwrapped.task.tokenizer, BPETokenizer) and env.unwrapped.split == "test"
+
+
+def test_a_tokenizers_json_file_gives_the_task_its_ids(tmp_path):
+    """A BPE tokenizer trained with the ``tokenizers`` library on a task's own texts and saved as JSON: prompts,
+    references and actions are its ids, and the oracle's episode through it succeeds."""
+    word = make_task("NumberWords")
+    rng = np.random.default_rng(0)
+    texts = [
+        text for example in (word.sample(rng) for _ in range(300)) for text in (example.prompt, *example.references)
+    ]
+    trained = BPETokenizer.train([*texts, " ".join(word.vocabulary())], vocab_size=80)
+    path = tmp_path / "number_words.json"
+    trained.model.save(str(path))
+    task = make_task("NumberWords", tokenizer=str(path))
+    assert task.tokenizer.tokens == trained.tokens
+    env = gym.make("textgym/NumberWords-v0", tokenizer=path, split="test")  # a path object works too
+    for seed in range(5):
+        obs, info = env.reset(seed=seed)
+        prompt_ids = trained.encode(info["prompt"])
+        assert obs[: len(prompt_ids)].tolist() == prompt_ids and obs[len(prompt_ids)] == 0
+        actions = env.unwrapped.task.oracle_actions(env.unwrapped.example)
+        assert actions == [*trained.encode(info["references"][0]), trained.eos_id]
+        for action in actions:
+            _, reward, terminated, _, info = env.step(action)
+        assert terminated and info["success"] and reward == 1.0
+
+
+def test_a_tokenizer_file_that_cannot_serve_the_task_is_refused_naming_it(tmp_path):
+    with pytest.raises(ValueError, match="cannot read the tokenizer file '.*missing.json'"):
+        make_task("SCAN", tokenizer=str(tmp_path / "missing.json"))
+    digits = BPETokenizer.train(["1 2 3 4 5 6 7 8 9 0"], vocab_size=16)
+    digits.model.save(str(tmp_path / "digits.json"))
+    with pytest.raises(ValueError, match="tokenizer file '.*digits.json' cannot spell the task's words: character"):
+        make_task("NumberWords", tokenizer=str(tmp_path / "digits.json"))
+    plain = tokenizers.Tokenizer(tokenizers.models.WordLevel({"a": 0, "<pad>": 1, "<eos>": 2, "<eot>": 3}))
+    plain.save(str(tmp_path / "plain.json"))
+    with pytest.raises(ValueError, match="tokenizer file '.*plain.json': a BPE model must start with the special"):
+        make_task("SCAN", tokenizer=str(tmp_path / "plain.json"))

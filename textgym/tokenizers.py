@@ -235,6 +235,20 @@ class BPETokenizer(Tokenizer):
         return cls(model)
 
     @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> BPETokenizer:
+        """Load a Hugging Face ``tokenizers`` JSON file (``tokenizers.Tokenizer.save``), as :meth:`train` writes
+        them: its first ids must be the special tokens, and it must split texts on whitespace before encoding words,
+        so that a text's tokens are its words' tokens. An unreadable file raises ``ValueError`` naming it."""
+        try:
+            model = tokenizers.Tokenizer.from_file(str(path))
+        except Exception as error:  # the library raises a bare Exception for a missing or malformed file
+            raise ValueError(f"cannot read the tokenizer file {str(path)!r}: {error}") from None
+        try:
+            return cls(model)
+        except ValueError as error:
+            raise ValueError(f"tokenizer file {str(path)!r}: {error}") from None
+
+    @classmethod
     def cached(cls, corpus: Sequence[str], vocab_size: int, directory: Path | None = None) -> BPETokenizer:
         """:meth:`train` on ``corpus``, or load the result of an earlier identical call from ``directory``.
 

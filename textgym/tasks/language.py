@@ -2,13 +2,15 @@
 
 A language task writes its prompts and answers as lower-case words separated by spaces (punctuation is a word of
 its own). Its vocabulary comes from its grammar's word lists. It reads them with a :class:`WordTokenizer` (one id
-per word, the default) or a :class:`BPETokenizer` (``tokenizer="bpe"``) learned from the task's own generated
-corpus. Scores compare words, so both tokenizers score a text alike; success means the answer's words equal a
-reference's words.
+per word, the default), a :class:`BPETokenizer` (``tokenizer="bpe"``) learned from the task's own generated
+corpus, or one loaded from a Hugging Face ``tokenizers`` JSON file (``tokenizer="path/to/tokenizer.json"``).
+Scores compare words, so every tokenizer scores a text alike; success means the answer's words equal a reference's
+words.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,8 +78,10 @@ class LanguageTask(Task):
 
     Args:
         metric: one of the task's ``metrics``.
-        tokenizer: ``"word"`` (one id per vocabulary word) or ``"bpe"`` (sub-word pieces learned from
-            :meth:`corpus`, cached on disk, see :meth:`BPETokenizer.cached`).
+        tokenizer: ``"word"`` (one id per vocabulary word), ``"bpe"`` (sub-word pieces learned from
+            :meth:`corpus`, cached on disk, see :meth:`BPETokenizer.cached`), or the path of a Hugging Face
+            ``tokenizers`` JSON file ending in ``.json`` (:meth:`BPETokenizer.from_file`), so that prompts,
+            references and actions are that tokenizer's ids; it must spell every word of the task's vocabulary.
         bpe_vocab_size: ids of the BPE vocabulary, special tokens included (at most; training stops early when no
             pair is left to merge). Ignored by the word tokenizer.
     """
@@ -88,10 +92,18 @@ class LanguageTask(Task):
 
     def __init__(self, metric: str, tokenizer: str = "word", bpe_vocab_size: int = 128) -> None:
         self.metric_name = check_choice("metric", metric, self.metrics)
-        check_choice("tokenizer", tokenizer, TOKENIZER_KINDS)
+        is_file = isinstance(tokenizer, (str, os.PathLike)) and str(tokenizer).endswith(".json")
+        if not is_file and tokenizer not in TOKENIZER_KINDS:
+            raise ValueError(f"tokenizer must be one of {TOKENIZER_KINDS} or a .json file's path, got {tokenizer!r}")
         if isinstance(bpe_vocab_size, bool) or not isinstance(bpe_vocab_size, int) or bpe_vocab_size < 8:
             raise ValueError(f"bpe_vocab_size must be an integer >= 8, got {bpe_vocab_size!r}")
-        if tokenizer == "word":
+        if is_file:
+            self.tokenizer = BPETokenizer.from_file(tokenizer)
+            try:
+                self.tokenizer.encode(" ".join(self.vocabulary()))
+            except ValueError as error:
+                raise ValueError(f"tokenizer file {str(tokenizer)!r} cannot spell the task's words: {error}") from None
+        elif tokenizer == "word":
             self.tokenizer = WordTokenizer(self.vocabulary())
         else:
             # The word list joins the corpus so that every character of the vocabulary is in the BPE alphabet.
