@@ -11,8 +11,10 @@ One update, read top to bottom in :meth:`PolicyGradientAgent.learn`:
 2. **Returns and advantages.** Per-token discounted returns ``G_t``; the advantage is ``G_t`` minus a baseline:
    ``none``; ``mean`` (a running mean of ``G_t`` per position); ``value`` (a learned critic, with GAE(lambda));
    ``loo`` (RLOO: the episode's return minus the mean return of the other samples of its prompt); ``greedy``
-   (SCST: the episode's return minus the return of the greedy decode of its prompt). Optionally scaled by their
-   standard deviation.
+   (SCST: the episode's return minus the return of the greedy decode of its prompt); ``batch`` (return-normalised
+   REINFORCE: ``G_t`` standardised over all the batch's tokens, their mean subtracted and their standard deviation
+   divided out, as multi-turn work recommends for dense per-turn rewards). Optionally scaled by their standard
+   deviation.
 3. **Loss.** The clipped-ratio surrogate ``min(r A, clip(r, 1 - eps, 1 + eps) A)`` summed over an episode's
    tokens and averaged over episodes: with one epoch and one minibatch ``r = 1`` and this is exactly REINFORCE;
    more epochs make it PPO-style. Minus an entropy bonus, plus the critic's squared error, plus a KL penalty to
@@ -48,7 +50,7 @@ from textgym.agents.torch_agent import (
 )
 from textgym.task import Task
 
-BASELINES = ("none", "mean", "value", "loo", "greedy")
+BASELINES = ("none", "mean", "value", "loo", "greedy", "batch")
 
 
 @dataclass
@@ -57,7 +59,8 @@ class PGConfig(PolicyConfig):
 
     Args:
         num_envs: episodes generated per update (rows of the vector environment).
-        baseline: ``"none"``, ``"mean"``, ``"value"``, ``"loo"`` or ``"greedy"`` (see the module docstring).
+        baseline: ``"none"``, ``"mean"``, ``"value"``, ``"loo"``, ``"greedy"`` or ``"batch"`` (see the module
+            docstring).
         samples_per_prompt: sampled episodes per prompt, k; ``loo`` needs at least 2.
         gamma: discount of future rewards within an episode.
         gae_lambda: GAE's lambda for the ``value`` baseline (1: Monte Carlo returns minus the value).
@@ -429,6 +432,9 @@ class PolicyGradientAgent(TransformerAgent):
         elif c.baseline == "value":
             advantages = generalized_advantages(rollout, c.gamma, c.gae_lambda)
             targets = advantages + rollout.values
+        elif c.baseline == "batch":
+            pooled = returns[rollout.own & rollout.learn[:, None]]
+            advantages = (returns - pooled.mean()) / (pooled.std(correction=0) + 1e-8) * rollout.own
         else:  # loo and greedy: one advantage per episode, from its return and the other rows of its prompt
             episode_returns = returns[:, 0].view(-1, c.group_size)
             if c.baseline == "loo":

@@ -104,6 +104,7 @@ def fake_rollout(episode_returns, group_size):
         ("greedy", 1, [1.0, 0.0, 0.0, 0.0]),  # rows 1 and 3 are the greedy rows: 1 - 0, 0.5 - 0.5
         ("value", 1, [0.75, -0.25, 0.25, 0.25]),  # return minus the critic's 0.25
         ("mean", 1, [1.0, 0.0, 0.5, 0.5]),  # the running mean starts at 0
+        ("batch", 1, [2**0.5, -(2**0.5), 0.0, 0.0]),  # minus the mean 0.5, over the standard deviation 0.5 / 2**0.5
     ],
 )
 def test_baselines_by_hand(baseline, samples, expected):
@@ -317,7 +318,7 @@ def test_predict_before_learning_and_wrong_shapes_raise():
         agent.predict(np.zeros((2, 9), dtype=np.int64))
 
 
-@pytest.mark.parametrize("baseline", ["none", "mean", "value", "loo", "greedy"])
+@pytest.mark.parametrize("baseline", ["none", "mean", "value", "loo", "greedy", "batch"])
 def test_every_baseline_learns_small_copy_above_random(baseline):
     samples = {"loo": 4, "greedy": 3}.get(baseline, 1)
     agent = make_agent(
