@@ -295,7 +295,7 @@ def test_command_line_choices_are_checked_before_any_trial_starts(tmp_path, caps
     out = tmp_path / "out"
     assert main(["quik", "--out", str(out)]) == 2
     expected = "unknown suite 'quik'; expected a path to a .toml file or one of "
-    expected += "['dialogue', 'full', 'language', 'quick', 'solve']"
+    expected += "['dialogue', 'full', 'language', 'quick', 'reasoning', 'solve']"
     assert expected in capsys.readouterr().err
     assert main(["quick", "--agents", "random", "nope", "--executor", "serial", "--out", str(out)]) == 2
     assert "unknown agent 'nope'" in capsys.readouterr().err
