@@ -24,7 +24,7 @@ from textgym.agents.torch_agent import (
     learning_rate_of,
     task_of,
 )
-from textgym.agents.transformer import TransformerPolicy
+from textgym.agents.transformer import SequencePolicy
 from textgym.task import Example, Task
 
 
@@ -49,7 +49,7 @@ def demonstration_batch(
 
 
 def action_logits(
-    model: TransformerPolicy, prompts: torch.Tensor, slots: torch.Tensor
+    model: SequencePolicy, prompts: torch.Tensor, slots: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Logits ``(B, G, V)`` and values ``(B, G)`` at every answer (or conversation) slot, with ``slots`` ``(B, G)``
     fed in (teacher forcing): slot ``t``'s logits see the prompt and ``slots[:, :t]``."""
@@ -66,9 +66,9 @@ def used_width(own: torch.Tensor) -> int:
     return int(typed[-1]) + 1 if len(typed) else 1
 
 
-def teacher_forcing_loss(model: TransformerPolicy, task: Task, examples: Sequence[Example]) -> tuple[torch.Tensor, int]:
+def teacher_forcing_loss(model: SequencePolicy, task: Task, examples: Sequence[Example]) -> tuple[torch.Tensor, int]:
     """Mean cross-entropy of the demonstrated actions (``<eos>`` included) and the number of them."""
-    prompts, slots, own = demonstration_batch(task, examples, model.embedding.weight.device)
+    prompts, slots, own = demonstration_batch(task, examples, next(model.parameters()).device)
     width = used_width(own)
     slots, own = slots[:, :width], own[:, :width]
     logits, _ = action_logits(model, prompts, slots)
@@ -77,7 +77,7 @@ def teacher_forcing_loss(model: TransformerPolicy, task: Task, examples: Sequenc
 
 
 def supervised_update(
-    model: TransformerPolicy,
+    model: SequencePolicy,
     task: Task,
     optimizer: torch.optim.Optimizer,
     rng: np.random.Generator,

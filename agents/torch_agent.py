@@ -1,5 +1,5 @@
-"""What the agents that train a :class:`~textgym.agents.transformer.TransformerPolicy` share: building the model for an
-environment, the device, acting from observations, and saving / loading."""
+"""What the agents that train a policy model (:class:`~textgym.agents.transformer.SequencePolicy`) share: building
+the model for an environment, the device, acting from observations, and saving / loading."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import torch
 
 from textgym.agents.base import Agent, CheckpointError, batch_observations, check_option_types, reading_checkpoint
 from textgym.agents.training_log import TrainingLog, checked_log_dir
-from textgym.agents.transformer import TransformerConfig, TransformerPolicy
+from textgym.agents.transformer import SequencePolicy, TransformerConfig, TransformerPolicy
 from textgym.task import Task
 
 
@@ -38,6 +38,11 @@ class PolicyConfig:
         device: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
         log_dir: where the training metrics go as they come, a CSV file per stream and TensorBoard scalars
             (:class:`~textgym.agents.training_log.TrainingLog`; needs ``textgym[tensorboard]``); ``None``: nowhere.
+        policy: ``"transformer"`` (the built-in model, sized by the options above) or ``"hf"`` (a Hugging Face
+            Transformers causal LM, :class:`~textgym.agents.hf_policy.HFPolicy`; needs ``textgym[hf]``).
+        model: with ``policy="hf"``, the model: a local directory of a saved model (its weights are loaded; nothing
+            is downloaded) or of a ``config.json``, a JSON configuration file, or the configuration as a dict with
+            ``model_type`` (a new, randomly initialised model). Its vocabulary must hold the task's ids.
     """
 
     d_model: int = 128
@@ -50,13 +55,22 @@ class PolicyConfig:
     mask_actions: bool = False
     device: str = "auto"
     log_dir: str | None = None
+    policy: str = "transformer"
+    model: str | dict | None = None
 
     def __post_init__(self) -> None:
         check_option_types(self)
         self.log_dir = checked_log_dir(self.log_dir)
+        if self.policy not in POLICIES:
+            raise ValueError(f"unknown policy {self.policy!r}; expected one of {POLICIES}")
+        if (self.policy == "hf") != (self.model is not None):
+            raise ValueError(
+                f"policy='hf' takes a model (a directory, a JSON file or a dict), got model={self.model!r}"
+            )
 
 
 LR_SCHEDULES = ("constant", "linear", "cosine")
+POLICIES = ("transformer", "hf")
 
 
 def check_schedule(schedule: str, warmup_fraction: float) -> None:
@@ -156,7 +170,7 @@ def make_config(config_class: type, options: dict[str, Any]) -> Any:
 
 
 class TransformerAgent(Agent):
-    """Base of the agents that train a :class:`TransformerPolicy`.
+    """Base of the agents that train a :class:`TransformerPolicy` or, with ``policy="hf"``, an :class:`HFPolicy`.
 
     Subclasses set ``config`` (a dataclass that extends :class:`PolicyConfig`) and implement ``learn``; the model
     is built on the first ``learn`` from the environment's task, or restored by ``load``.
@@ -168,7 +182,7 @@ class TransformerAgent(Agent):
         super().__init__(seed)
         self.config = make_config(self.config_class, options)
         self.device = resolve_device(self.config.device)
-        self.model: TransformerPolicy | None = None
+        self.model: SequencePolicy | None = None
         self._training_log: TrainingLog | None = None
 
     @property
@@ -190,7 +204,7 @@ class TransformerAgent(Agent):
             self._training_log = TrainingLog(self.config.log_dir)
         self._training_log.write(stream, metrics, self.num_env_steps)
 
-    def build_model(self, task: Task) -> TransformerPolicy:
+    def build_model(self, task: Task) -> SequencePolicy:
         """Create the model for ``task`` (seeded by the agent's seed), or check that the existing one fits it."""
         c = self.config
         model_config = TransformerConfig(
@@ -211,8 +225,17 @@ class TransformerAgent(Agent):
                 raise ValueError(f"this agent's model was built for {self.model.config}, not for task {task!r}")
             return self.model
         torch.manual_seed(self.seed)
-        self.model = TransformerPolicy(model_config).to(self.device)
+        self.model = self.new_model(model_config)
         return self.model
+
+    def new_model(self, model_config: TransformerConfig, hf_config: dict | None = None) -> SequencePolicy:
+        """A new policy model of the agent's ``policy`` on the device (``hf_config``: the configuration of a saved
+        Hugging Face model, instead of the ``model`` option)."""
+        if self.config.policy == "hf":
+            from textgym.agents.hf_policy import HFPolicy, build_hf_model
+
+            return HFPolicy(build_hf_model(hf_config or self.config.model), model_config).to(self.device)
+        return TransformerPolicy(model_config).to(self.device)
 
     def predict(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
         if self.model is None:
@@ -236,6 +259,7 @@ class TransformerAgent(Agent):
                 "seed": self.seed,
                 "config": dataclasses.asdict(self.config),
                 "model_config": self.model.config_dict(),
+                "hf_config": self.model.model.config.to_dict() if self.config.policy == "hf" else None,
                 "model": self.model.state_dict(),
                 "num_env_steps": self.num_env_steps,
                 "training": self.training_state(),
@@ -254,7 +278,7 @@ class TransformerAgent(Agent):
                 held = state.get("agent") if isinstance(state, dict) else type(state).__name__
                 raise CheckpointError(f"{str(path)!r} holds a {held}, not a {name}")
             self.__init__(seed=state["seed"], **{**state["config"], "device": device})
-            self.model = TransformerPolicy(TransformerConfig(**state["model_config"])).to(self.device)
+            self.model = self.new_model(TransformerConfig(**state["model_config"]), state.get("hf_config"))
             self.model.load_state_dict(state["model"])
             self.num_env_steps = state["num_env_steps"]
             self.restore_training_state(state["training"])

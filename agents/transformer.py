@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -211,7 +212,105 @@ class Block(nn.Module):
         return x + self.ff(self.ln_ff(x))
 
 
-class TransformerPolicy(nn.Module):
+class SequencePolicy(nn.Module):
+    """What every policy model of the agents shares, whatever computes its hidden states: the observation layout
+    (prompt slots, ``<bos>``, generated slots), generation from a cache, and acting from observations.
+
+    A subclass sets ``config`` (a :class:`TransformerConfig`: the sizes of the layout, the actions, the precision)
+    and ``bos_id``, and implements :meth:`hidden_states`, :meth:`heads`, :meth:`new_cache` and :meth:`extend`.
+    ``<pad>``, and the ids outside ``config.actions`` when it is set, get the logit :data:`MASKED_LOGIT`.
+    """
+
+    config: TransformerConfig
+    bos_id: int
+
+    def register_blocked(self, config: TransformerConfig) -> None:
+        """The buffer ``blocked``: the ids the policy never emits."""
+        blocked = torch.zeros(config.vocab_size, dtype=torch.bool)
+        if config.actions is not None:
+            blocked[:] = True
+            blocked[list(config.actions)] = False
+        blocked[0] = True  # <pad> is not part of any text
+        self.register_buffer("blocked", blocked, persistent=False)
+
+    def hidden_states(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Final hidden states ``(B, T, d)`` of token sequences ``(B, T)`` that start at position 0."""
+        raise NotImplementedError
+
+    def heads(self, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits over the V actions (fp32, blocked ids masked) and values, from final hidden states ``(..., d)``."""
+        raise NotImplementedError
+
+    def new_cache(self, batch_size: int) -> Any:
+        """An empty cache for ``batch_size`` sequences; it has ``repeat_rows(times)``."""
+        raise NotImplementedError
+
+    def extend(
+        self, tokens: torch.Tensor, cache: Any, counts: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Append to row ``b`` of the cached sequences its first ``counts[b]`` tokens of ``tokens`` ``(B, T)`` (all T
+        by default; the rest is padding); return each row's logits ``(B, V)`` and value ``(B,)`` at its last new
+        position (a row given no token returns the values at a scratch position: ignore them)."""
+        raise NotImplementedError
+
+    def forward(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits ``(B, T, V)`` and values ``(B, T)`` for token sequences ``(B, T)`` that start at position 0."""
+        return self.heads(self.hidden_states(tokens))
+
+    def sequence_from_observation(self, obs: torch.Tensor) -> torch.Tensor:
+        """The model's input for observations ``(B, P + G)``: prompt slots, ``<bos>``, generated slots."""
+        P = self.config.prompt_len
+        bos = torch.full((obs.shape[0], 1), self.bos_id, dtype=obs.dtype, device=obs.device)
+        return torch.cat([obs[:, :P], bos, obs[:, P:]], dim=1)
+
+    def compute_precision(self, device: torch.device) -> torch.autocast:
+        """The autocast region the model runs in: bfloat16 when ``config.precision`` is ``"bf16"``, else off."""
+        return torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.config.precision == "bf16")
+
+    def prefill(self, prompt_slots: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, Any]:
+        """Start generation: read the prompt slots ``(B, P)`` and ``<bos>``; return the logits and values that
+        choose the first answer token, and the cache."""
+        cache = self.new_cache(prompt_slots.shape[0])
+        bos = torch.full((prompt_slots.shape[0], 1), self.bos_id, dtype=prompt_slots.dtype, device=prompt_slots.device)
+        logits, values = self.extend(torch.cat([prompt_slots, bos], dim=1), cache)
+        return logits, values, cache
+
+    def step(self, tokens: torch.Tensor, cache: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """Feed the tokens just generated ``(B,)``; return logits ``(B, V)`` and values ``(B,)`` for the next one."""
+        return self.extend(tokens[:, None], cache)
+
+    def features(self, obs: torch.Tensor) -> torch.Tensor:
+        """The hidden state ``(B, d)`` that chooses each row's next action, for observations ``(B, P + G)`` in any
+        state of their episodes.
+
+        The number of tokens generated so far is read from the observation (the last non-pad generated slot), so
+        rows may be at different steps; one forward pass serves them all.
+        """
+        P = self.config.prompt_len
+        hidden = self.hidden_states(self.sequence_from_observation(obs))
+        generated = obs[:, P:] != 0
+        steps = torch.where(generated.any(dim=1), generated.shape[1] - generated.flip(1).int().argmax(dim=1), 0)
+        return hidden[torch.arange(len(obs), device=obs.device), P + steps]
+
+    @torch.no_grad()
+    def select_action(
+        self,
+        obs: torch.Tensor,
+        deterministic: bool = True,
+        temperature: float = 1.0,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """Next actions ``(B,)`` for observations ``(B, P + G)``: greedy, or sampled at ``temperature``."""
+        logits, _ = self.heads(self.features(obs))
+        if deterministic:
+            return logits.argmax(dim=-1)
+        return torch.multinomial(F.softmax(logits / temperature, dim=-1), 1, generator=generator).squeeze(-1)
+
+    def config_dict(self) -> dict:
+        return asdict(self.config)
+
+
+class TransformerPolicy(SequencePolicy):
     """Decoder-only Transformer with tied input/output embeddings and a value head.
 
     Outputs, per sequence position, logits over the V actions (``<pad>``, and the ids outside
@@ -227,12 +326,7 @@ class TransformerPolicy(nn.Module):
         head_dim = config.d_model // config.n_heads
         frequency = torch.exp(torch.arange(0, head_dim, 2, dtype=torch.float32) * (-math.log(10_000.0) / head_dim))
         self.register_buffer("angles", torch.arange(config.max_len)[:, None] * frequency, persistent=False)
-        blocked = torch.zeros(config.vocab_size, dtype=torch.bool)  # the ids the policy never emits
-        if config.actions is not None:
-            blocked[:] = True
-            blocked[list(config.actions)] = False
-        blocked[0] = True  # <pad> is not part of any text
-        self.register_buffer("blocked", blocked, persistent=False)
+        self.register_blocked(config)
         self.dropout = nn.Dropout(config.dropout)
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layers))
         self.ln_final = nn.LayerNorm(config.d_model)
@@ -253,12 +347,6 @@ class TransformerPolicy(nn.Module):
 
     # -- sequences ---------------------------------------------------------------------------------------------
 
-    def sequence_from_observation(self, obs: torch.Tensor) -> torch.Tensor:
-        """The model's input for observations ``(B, P + G)``: prompt slots, ``<bos>``, generated slots."""
-        P = self.config.prompt_len
-        bos = torch.full((obs.shape[0], 1), self.bos_id, dtype=obs.dtype, device=obs.device)
-        return torch.cat([obs[:, :P], bos, obs[:, P:]], dim=1)
-
     def _embed(self, tokens: torch.Tensor, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The blocks' input for ``tokens`` at ``positions`` (both ``(B, T)``, or ``(T,)`` positions shared by all
         rows) and the rotary angles of those positions, ``(B or 1, 1, T, head_dim / 2)``."""
@@ -267,10 +355,6 @@ class TransformerPolicy(nn.Module):
             embedded = embedded + self.positions[positions]
         angles = self.angles[positions]
         return self.dropout(embedded), angles.view(-1, 1, *angles.shape[-2:])
-
-    def compute_precision(self, device: torch.device) -> torch.autocast:
-        """The autocast region the blocks run in: bfloat16 when ``config.precision`` is ``"bf16"``, else off."""
-        return torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.config.precision == "bf16")
 
     def heads(self, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits over the V actions (tied to the embeddings) and values, from final hidden states ``(..., d)``;
@@ -288,10 +372,6 @@ class TransformerPolicy(nn.Module):
             for block in self.blocks:
                 x = block(x, angles)
         return self.ln_final(x.float())
-
-    def forward(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Logits ``(B, T, V)`` and values ``(B, T)`` for token sequences ``(B, T)`` that start at position 0."""
-        return self.heads(self.hidden_states(tokens))
 
     # -- incremental generation --------------------------------------------------------------------------------
 
@@ -332,47 +412,3 @@ class TransformerPolicy(nn.Module):
         cache.lengths += counts
         last = x[torch.arange(B, device=tokens.device), (counts - 1).clamp(min=0)]
         return self.heads(self.ln_final(last.float()))
-
-    def prefill(self, prompt_slots: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, KVCache]:
-        """Start generation: read the prompt slots ``(B, P)`` and ``<bos>``; return the logits and values that
-        choose the first answer token, and the cache."""
-        cache = self.new_cache(prompt_slots.shape[0])
-        bos = torch.full((prompt_slots.shape[0], 1), self.bos_id, dtype=prompt_slots.dtype, device=prompt_slots.device)
-        logits, values = self.extend(torch.cat([prompt_slots, bos], dim=1), cache)
-        return logits, values, cache
-
-    def step(self, tokens: torch.Tensor, cache: KVCache) -> tuple[torch.Tensor, torch.Tensor]:
-        """Feed the tokens just generated ``(B,)``; return logits ``(B, V)`` and values ``(B,)`` for the next one."""
-        return self.extend(tokens[:, None], cache)
-
-    # -- acting from observations ------------------------------------------------------------------------------
-
-    def features(self, obs: torch.Tensor) -> torch.Tensor:
-        """The hidden state ``(B, d)`` that chooses each row's next action, for observations ``(B, P + G)`` in any
-        state of their episodes.
-
-        The number of tokens generated so far is read from the observation (the last non-pad generated slot), so
-        rows may be at different steps; one forward pass serves them all.
-        """
-        P = self.config.prompt_len
-        hidden = self.hidden_states(self.sequence_from_observation(obs))
-        generated = obs[:, P:] != 0
-        steps = torch.where(generated.any(dim=1), generated.shape[1] - generated.flip(1).int().argmax(dim=1), 0)
-        return hidden[torch.arange(len(obs), device=obs.device), P + steps]
-
-    @torch.no_grad()
-    def select_action(
-        self,
-        obs: torch.Tensor,
-        deterministic: bool = True,
-        temperature: float = 1.0,
-        generator: torch.Generator | None = None,
-    ) -> torch.Tensor:
-        """Next actions ``(B,)`` for observations ``(B, P + G)``: greedy, or sampled at ``temperature``."""
-        logits, _ = self.heads(self.features(obs))
-        if deterministic:
-            return logits.argmax(dim=-1)
-        return torch.multinomial(F.softmax(logits / temperature, dim=-1), 1, generator=generator).squeeze(-1)
-
-    def config_dict(self) -> dict:
-        return asdict(self.config)
