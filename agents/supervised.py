@@ -55,15 +55,21 @@ def action_logits(
     fed in (teacher forcing): slot ``t``'s logits see the prompt and ``slots[:, :t]``."""
     P, G = model.config.prompt_len, slots.shape[1]
     bos = torch.full((len(prompts), 1), model.bos_id, dtype=prompts.dtype, device=prompts.device)
-    logits, values = model(torch.cat([prompts, bos, slots[:, : G - 1]], dim=1))
-    return logits[:, P:], values[:, P:]
+    hidden = model.hidden_states(torch.cat([prompts, bos, slots[:, : G - 1]], dim=1))
+    return model.heads(hidden[:, P:])  # no logits at the prompt's positions: no loss reads them
+
+
+def used_widths(own: torch.Tensor) -> torch.Tensor:
+    """Each row's slot columns up to the last one it typed in, ``(B,)`` for ``own`` ``(B, G)`` (0 for a row that
+    typed nothing)."""
+    columns = torch.arange(1, own.shape[1] + 1, device=own.device)
+    return (own * columns).amax(dim=1)
 
 
 def used_width(own: torch.Tensor) -> int:
     """Slot columns up to the last one any row typed in, for ``own`` ``(B, G)``: the logits past it serve no loss,
     and by causality the columns kept do not depend on the ones cut, so training computes only these."""
-    typed = torch.nonzero(own.any(dim=0))
-    return int(typed[-1]) + 1 if len(typed) else 1
+    return max(int(used_widths(own).max()), 1)
 
 
 def teacher_forcing_loss(model: SequencePolicy, task: Task, examples: Sequence[Example]) -> tuple[torch.Tensor, int]:

@@ -31,7 +31,8 @@ def test_warm_start_then_pg_learns_the_one_digit_addition_table():
     options = {"max_length": 1}
     agent, _ = learn_and_evaluate("textgym/Addition-v0", 80_000, options, warm_start_steps=60_000, kl_coef=0.1)
     assert agent.warm_start_tokens >= 60_000 and agent.reference is not None
-    assert agent.log_rows and all(row["kl"] >= 0 for row in agent.log_rows)  # PG ran after the warm start
+    # PG ran after the warm start; the KL is non-negative up to rounding (the first update's policy is its reference)
+    assert agent.log_rows and all(row["kl"] >= -1e-6 for row in agent.log_rows)
     train = evaluate(agent, "textgym/Addition-v0", episodes=200, split="train", **options)
     assert train["success"] >= 0.95, train
 
