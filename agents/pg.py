@@ -465,11 +465,12 @@ class PolicyGradientAgent(TransformerAgent):
         lengths = used_widths(rollout.own)
         for _ in range(c.update_epochs):
             order = rows[torch.randperm(len(rows), generator=self.generator, device=self.device)]
-            if c.bucket_by_length:  # rows of like lengths together, so that a minibatch pads little
-                order = order[torch.sort(lengths[order], stable=True).indices]
             minibatches = order.tensor_split(c.num_minibatches)
-            for index in torch.randperm(len(minibatches), generator=self.generator, device=self.device).tolist():
-                minibatch = minibatches[index]
+            if c.bucket_by_length:  # rows of like lengths together, so that a minibatch pads little; in random order
+                by_length = order[torch.sort(lengths[order], stable=True).indices].tensor_split(c.num_minibatches)
+                visits = torch.randperm(len(by_length), generator=self.generator, device=self.device)
+                minibatches = [by_length[index] for index in visits.tolist()]
+            for minibatch in minibatches:
                 losses = self._losses(rollout, minibatch, advantages, targets, reference_log_policy)
                 grad_norm = gradient_step(model, self.optimizer, losses["loss"], c.max_grad_norm)
                 for key, value in {**losses, "grad_norm": grad_norm}.items():
