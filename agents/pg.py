@@ -462,12 +462,12 @@ class PolicyGradientAgent(TransformerAgent):
         reference_log_policy = self._reference_log_policy(rollout, rows)
         totals: dict[str, float] = {}
         model.train()
-        lengths = used_widths(rollout.own)
         for _ in range(c.update_epochs):
             order = rows[torch.randperm(len(rows), generator=self.generator, device=self.device)]
             minibatches = order.tensor_split(c.num_minibatches)
             if c.bucket_by_length:  # rows of like lengths together, so that a minibatch pads little; in random order
-                by_length = order[torch.sort(lengths[order], stable=True).indices].tensor_split(c.num_minibatches)
+                lengths = used_widths(rollout.own[order])
+                by_length = order[torch.sort(lengths, stable=True).indices].tensor_split(c.num_minibatches)
                 visits = torch.randperm(len(by_length), generator=self.generator, device=self.device)
                 minibatches = [by_length[index] for index in visits.tolist()]
             for minibatch in minibatches:
