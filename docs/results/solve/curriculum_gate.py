@@ -5,7 +5,10 @@ in its current window, and greedy success on 200 validation prompts of every len
     python docs/results/solve/curriculum_gate.py ENV_ID MAX_LENGTH CURRICULUM REWARD_MODE STEPS [PG_OPTIONS]
 
 CURRICULUM is JSON: ``false``, ``true`` or a mapping of the curriculum's options (``'{"threshold": 0.5}'``);
-PG_OPTIONS a JSON object of ``make_agent("pg")`` options. Prints one JSON line per report. One torch thread.
+the mapping may also hold ``"mix"``, a fraction of episodes drawn over the task's whole length range (uncapped),
+the rest at the cap, with the gate counting the capped ones only (Zaremba and Sutskever's "combined" curriculum;
+patched into the native vector environment here, not an environment option). PG_OPTIONS a JSON object of
+``make_agent("pg")`` options. Prints one JSON line per report. One torch thread.
 """
 
 import json
@@ -13,6 +16,7 @@ import sys
 import time
 
 import gymnasium as gym
+import numpy as np
 import torch
 
 from textgym.agents import make_agent
@@ -21,18 +25,52 @@ from textgym.agents.evaluation import evaluate
 REPORT_EVERY = 10_000
 
 
+def mix_uncapped_episodes(env: gym.vector.VectorEnv, mix: float, seed: int = 1234) -> None:
+    """Draw a fraction ``mix`` of new episodes uncapped and count only the capped ones towards the gate."""
+    inner, rng = env.unwrapped, np.random.default_rng(seed)
+    uncapped = np.zeros(inner.num_envs, dtype=bool)
+    pop, final_info = inner._queue.pop, inner._final_info
+
+    def mixed_pop(rows: np.ndarray, max_length: int | None = None) -> np.ndarray:
+        uncapped[rows] = rng.random(rows.size) < mix
+        slots = np.empty(rows.size, dtype=np.intp)
+        for group, cap in ((uncapped[rows], None), (~uncapped[rows], max_length)):
+            if group.any():
+                slots[group] = pop(rows[group], cap)
+        return slots
+
+    def gated_final_info(finished: np.ndarray, success: np.ndarray) -> dict:
+        gate, inner.curriculum = inner.curriculum, None
+        try:
+            info = final_info(finished, success)
+        finally:
+            inner.curriculum = gate
+        for row, succeeded in zip(finished.tolist(), np.asarray(success).tolist()):
+            if not uncapped[row]:
+                gate.record(succeeded)
+        return info
+
+    inner._queue.pop, inner._final_info = mixed_pop, gated_final_info
+
+
 def main() -> None:
     torch.set_num_threads(1)
     env_id, max_length, curriculum, reward_mode, steps = sys.argv[1:6]
     options = json.loads(sys.argv[6]) if len(sys.argv) > 6 else {}
     agent = make_agent("pg", seed=0, **options)
+    curriculum = json.loads(curriculum)
+    mix = curriculum.pop("mix", None) if isinstance(curriculum, dict) else None
+    if mix is not None and not curriculum:
+        curriculum = True  # {"mix": ...} alone: the default curriculum
     env = gym.make_vec(
         env_id,
         num_envs=agent.config.num_envs,
         max_length=int(max_length),
         reward_mode=reward_mode,
-        curriculum=json.loads(curriculum),
+        curriculum=curriculum,
     )
+    if mix is not None:
+        mix_uncapped_episodes(env, mix)
     began, next_report = time.perf_counter(), REPORT_EVERY
 
     def report(progress: dict) -> None:
