@@ -1,16 +1,16 @@
 """When teacher forcing leaves bAbI 1's last-room shortcut: the `supervised` agent's update, validation split.
 
 Trains the model of the solve suite's `qa` part (two layers, sinusoidal positions, weight decay 0.1 on the
-matrices) with the `supervised` agent's own update (`supervised_update`: 64 fresh train stories, gradient clipping
+matrices) with the `supervised` agent's own update (`supervised_update`: fresh train stories, gradient clipping
 at 1.0) and a learning rate set per update, and prints the greedy exact match on 500 validation stories of six
 statements at most every 500 updates. Naming the story's last room scores about 0.53.
 
     python docs/results/solve/babi_plateau.py '{"seed": 1, "warmup": 780, "curriculum": [[1000, 2], [2500, 5]]}'
 
 Options (JSON): ``seed``; ``learning_rate`` (constant after ``warmup`` updates of linear rise); ``updates``;
-``model`` (agent options replacing the part's); ``curriculum``: ``[[until_update, max_statements], ...]``, stories
-drawn with at most that many statements up to that update (six after the last), padded as six-statement ones.
-One torch thread.
+``batch`` (stories per update, 64); ``model`` (agent options replacing the part's); ``curriculum``:
+``[[until_update, max_statements], ...]``, stories drawn with at most that many statements up to that update (six
+after the last), padded as six-statement ones. One torch thread.
 """
 
 import json
@@ -27,7 +27,7 @@ from textgym.agents.torch_agent import adamw
 from textgym.tasks.babi import BabiQA
 
 MODEL = {"positions": "sinusoidal", "n_layers": 2, "weight_decay": 0.1}
-DEFAULTS = {"seed": 0, "learning_rate": 1e-3, "warmup": 0, "updates": 6000, "model": {}, "curriculum": []}
+DEFAULTS = {"seed": 0, "learning_rate": 1e-3, "warmup": 0, "updates": 6000, "batch": 64, "model": {}, "curriculum": []}
 
 
 class ShorterStories(BabiQA):
@@ -57,7 +57,7 @@ def main() -> None:
         rise = update / options["warmup"] if update <= options["warmup"] else 1.0
         for group in optimizer.param_groups:
             group["lr"] = options["learning_rate"] * rise
-        _, loss = supervised_update(model, task, optimizer, agent.rng, 64, 1.0)
+        _, loss = supervised_update(model, task, optimizer, agent.rng, options["batch"], 1.0)
         if update % 500 == 0:
             score = evaluate(agent, "textgym/BabiQA-v0", 500, split="validation")["success"]
             seconds = time.perf_counter() - began
