@@ -3,7 +3,7 @@ import re
 import numpy as np
 import pytest
 
-from textgym.task import SPLITS
+from textgym.splits import SPLITS
 from textgym.tasks import make_task
 
 MOVE = re.compile(r"(\w+) (?:moved|went|journeyed|travelled) to the (\w+)")

@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 
 from textgym import metrics
 from textgym.batched_metrics import BATCHED_METRICS, exact_match, token_accuracy
-from textgym.task import Example, ExampleBatch
+from textgym.examples import Example, ExampleBatch
+from textgym.task import Task
 from textgym.tasks import make_task
 
 WIDTH = 6  # answer slots, as G for a task with max_length=5
@@ -81,8 +82,14 @@ def test_bad_batches_raise_naming_the_problem():
         exact_match(generated, lengths[:1], batch.reference_ids, batch.reference_lengths)
 
 
-class CountingCopy(type(make_task("Copy"))):
-    """A Copy whose single-answer methods are overridden, so the batched ones must loop over them."""
+class CountingTask(Task):
+    """A task whose one-at-a-time scoring is its own, so the batched methods it inherits must loop over it."""
+
+    def __init__(self):
+        copy = make_task("Copy")
+        self.name, self.tokenizer, self.answer_symbols = "Counting", copy.tokenizer, copy.answer_symbols
+        self.max_prompt_len, self.max_gen_len, self.metric_name = copy.max_prompt_len, copy.max_gen_len, "exact_match"
+        self.sample = copy.sample
 
     def score(self, generated_ids, example):
         return len(generated_ids) / 10
@@ -90,13 +97,29 @@ class CountingCopy(type(make_task("Copy"))):
     def is_success(self, generated_ids, example):
         return len(generated_ids) == 2
 
-    def action_mask(self, example, generated_ids):
-        mask = np.zeros(self.tokenizer.vocab_size, dtype=bool)
-        mask[self.tokenizer.eos_id if generated_ids else 3] = True
-        return mask
+
+def test_overriding_a_one_at_a_time_method_without_its_batched_twin_is_refused():
+    with pytest.raises(TypeError, match="LooseCopy overrides score but not score_batch"):
+
+        class LooseCopy(type(make_task("Copy"))):
+            def score(self, generated_ids, example):
+                return 0.0
+
+    with pytest.raises(TypeError, match="LooseMask overrides action_mask but not action_mask_batch"):
+
+        class LooseMask(Task):
+            def action_mask(self, example, generated_ids):
+                return np.ones(3, dtype=bool)
 
 
-@pytest.mark.parametrize("task", [CountingCopy(), make_task("Copy", metric="edit_similarity"), make_task("Dyck")])
+ALGORITHMIC = ["Copy", "Reverse", "RepeatCopy", "DuplicatedInput", "Sort", "Addition", "ReversedAddition", "Dyck"]
+
+
+@pytest.mark.parametrize(
+    "task",
+    [CountingTask(), make_task("Copy", metric="edit_similarity"), *(make_task(name) for name in ALGORITHMIC)],
+    ids=repr,
+)
 def test_task_batched_methods_agree_with_the_single_answer_ones(task):
     rng = np.random.default_rng(0)
     examples = [task.sample(rng) for _ in range(50)]
@@ -111,5 +134,7 @@ def test_task_batched_methods_agree_with_the_single_answer_ones(task):
     successes = [task.is_success(a, e) for a, e in pairs]
     assert task.is_success_batch(generated, lengths, batch).tolist() == successes
     assert True in successes and False in successes
+    progress = task.progress_batch(generated, lengths, batch).tolist()
+    assert progress == [task.progress(a, e) for a, e in pairs]
     masks = task.action_mask_batch(generated, lengths, batch)
     assert masks.dtype == bool and np.array_equal(masks, np.array([task.action_mask(e, a) for a, e in pairs]))

@@ -12,8 +12,10 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import textgym
 from textgym import TextGenEnv, env_id
-from textgym.conversation import Reply, Turn, split_turns
-from textgym.task import SPLITS, ExampleBatch, split_of
+from textgym.conversation import Turn, split_turns
+from textgym.examples import ExampleBatch
+from textgym.splits import SPLITS, split_of
+from textgym.task import Reply
 from textgym.tasks import DIALOGUE_TASKS, make_task
 from textgym.tasks.guess_number import GuessNumber
 from textgym.tasks.twenty_questions import COLOURS, KINDS, PLACES, SIZES
@@ -50,7 +52,8 @@ def say(env, text):
 def conversation(env):
     """The conversation slots of the last observation, as text with specials by name."""
     unwrapped = env.unwrapped
-    slots = unwrapped._obs[unwrapped.prompt_len : unwrapped.prompt_len + unwrapped._filled]
+    episodes = unwrapped._episodes
+    slots = episodes.generated[0, : episodes.filled[0]]
     return unwrapped.tokenizer.decode(slots, skip_special=False)
 
 

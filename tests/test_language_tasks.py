@@ -9,7 +9,7 @@ import tokenizers
 from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
-from textgym.task import SPLITS
+from textgym.splits import SPLITS
 from textgym.tasks import LANGUAGE_TASKS, make_task
 from textgym.tokenizers import BPETokenizer, WordTokenizer
 
@@ -135,7 +135,7 @@ def test_bad_options_raise_naming_the_value(name, options, match):
 @pytest.mark.parametrize("name", LANGUAGE)
 def test_no_length_knob_for_a_curriculum(name):
     with pytest.raises(ValueError, match=f"task '{name}' has no length range; .* got 4"):
-        make_task(name).sample(np.random.default_rng(0), max_length=4)
+        make_task(name).sample(np.random.default_rng(0), length_cap=4)
     with pytest.raises(ValueError, match="no length range to grow"):
         gym.make(f"textgym/{name}-v0", curriculum=True)
 

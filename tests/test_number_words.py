@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from textgym.task import SPLITS, split_of
+from textgym.splits import SPLITS, split_of
 from textgym.tasks import make_task
 from textgym.tasks.number_words import number_to_words
 

@@ -8,7 +8,7 @@ import pytest
 
 import textgym  # noqa: F401  (registers the IDs)
 from textgym import TextGenEnv
-from textgym.task import SPLITS, split_of
+from textgym.splits import SPLITS, split_of
 from textgym.tasks import make_task
 from textgym.tasks.reasoning import ReasoningGym
 

@@ -3,7 +3,7 @@ import re
 import numpy as np
 import pytest
 
-from textgym.task import SPLITS, split_of
+from textgym.splits import SPLITS, split_of
 from textgym.tasks import make_task
 from textgym.tasks.summarisation import TOWNS
 

@@ -6,7 +6,7 @@ import pytest
 
 import textgym
 from textgym import env_id
-from textgym.task import SPLITS, split_of
+from textgym.splits import SPLITS, split_of
 from textgym.tasks import ALGORITHMIC_TASKS, DIALOGUE_TASKS, make_task
 
 IDS = textgym.ENV_IDS
@@ -117,7 +117,7 @@ def test_addition_operands_are_uniform_over_the_range():
     operands = np.array([task.sample(rng).prompt[:-1].split("+") for _ in range(4000)], dtype=int).ravel()
     assert operands.min() == 0 and operands.max() == 99
     assert 0.88 < (operands >= 10).mean() < 0.92, (operands >= 10).mean()
-    assert all(len(task.sample(rng, max_length=1).prompt) == 4 for _ in range(50))
+    assert all(len(task.sample(rng, length_cap=1).prompt) == 4 for _ in range(50))
     two_to_three = make_task("Addition", min_length=2, max_length=3)
     operands = np.array([two_to_three.sample(rng).prompt[:-1].split("+") for _ in range(2000)], dtype=int).ravel()
     assert operands.min() >= 10 and 0.89 < (operands >= 100).mean() < 0.93  # 900 of 990 numbers

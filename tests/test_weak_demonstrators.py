@@ -11,7 +11,8 @@ import pytest
 
 from textgym import env_id
 from textgym.conversation import split_turns
-from textgym.task import SPLITS, weak_draw
+from textgym.splits import SPLITS
+from textgym.task import weak_draw
 from textgym.tasks import DIALOGUE_TASKS, make_task
 from textgym.tasks.dialogue import MALFORMED
 

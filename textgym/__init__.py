@@ -5,8 +5,10 @@ This package depends only on numpy, gymnasium and the metric libraries, never on
 """
 
 from textgym.env import TextGenEnv
+from textgym.examples import Example, ExampleBatch
 from textgym.registration import env_id, register_envs
-from textgym.task import SPLITS, Example, ExampleBatch, Task
+from textgym.splits import SPLITS
+from textgym.task import Task
 from textgym.tasks import TASKS, make_task
 from textgym.tokenizers import CharTokenizer, Tokenizer, WordTokenizer
 from textgym.vector_env import TextGenVectorEnv

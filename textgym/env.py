@@ -11,14 +11,18 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.error import ResetNeeded
 
-from textgym.conversation import advance
 from textgym.curriculum import LengthCurriculum
+from textgym.episodes import Episodes
+from textgym.example_queue import ExampleQueue
+from textgym.examples import Example, ExampleBatch
 from textgym.rendering import text_frame
-from textgym.task import Example, Task, check_split
+from textgym.splits import check_split
+from textgym.task import Task
 from textgym.tasks import make_task
 from textgym.tokenizers import Tokenizer
 
 REWARD_MODES = ("sparse", "dense")
+_ROW = np.zeros(1, dtype=np.intp)  # the one row of a single environment's episodes
 RENDER_MODES = ("ansi", "rgb_array")
 
 
@@ -57,13 +61,15 @@ class TextGenBase:
     def _configure(
         self,
         task: str | Task,
+        size: int,
         split: str,
         reward_mode: str,
         render_mode: str | None,
         curriculum: bool | Mapping[str, Any],
         task_options: Mapping[str, Any],
     ) -> tuple[spaces.MultiDiscrete, spaces.Discrete]:
-        """Check the options, set the attributes above and return one episode's observation and action spaces."""
+        """Check the options, set the attributes above, build ``size`` rows of episodes and where their examples
+        come from, and return one episode's observation and action spaces."""
         if isinstance(task, Task):
             if task_options:
                 raise ValueError(
@@ -85,6 +91,10 @@ class TextGenBase:
         self.tokenizer = self.task.tokenizer
         self.prompt_len = self.task.max_prompt_len
         self.gen_len = self.task.max_gen_len
+        self._episodes = Episodes(self.task, size, reward_mode)
+        # Each row's examples, drawn a block at a time (one at a time with a curriculum, whose level may change).
+        block = self.task.block_size if self.curriculum is None else 1
+        self._queue = ExampleQueue(self.task, size, self.split, block)
         vocab_size = self.tokenizer.vocab_size
         observation_space = spaces.MultiDiscrete(np.full(self.prompt_len + self.gen_len, vocab_size), dtype=np.int64)
         return observation_space, spaces.Discrete(vocab_size)
@@ -94,11 +104,23 @@ class TextGenBase:
         options leaving the split no prompt raise ``ValueError`` here rather than at the first ``reset``."""
         level = None if self.curriculum is None else self.curriculum.level
         try:
-            self.task.sample(np.random.default_rng(0), self.split, max_length=level)
+            self.task.sample(np.random.default_rng(0), self.split, length_cap=level)
         except ValueError as error:
             if level is None:
                 raise
             raise ValueError(f"{error}; or raise the curriculum start (now {level})") from None
+
+    def _start_episodes(self, rows: np.ndarray) -> ExampleBatch:
+        """Start new episodes in ``rows``, each with its row's next example; return those examples."""
+        examples = self._queue.pop(rows, None if self.curriculum is None else self.curriculum.level)
+        self._episodes.start(rows, examples)
+        return examples
+
+    def _record(self, success: np.ndarray) -> None:
+        """Count finished episodes' ``success`` towards the curriculum, if there is one."""
+        if self.curriculum is not None:
+            for succeeded in success.tolist():
+                self.curriculum.record(succeeded)
 
     def _render_episode(self, example: Example | None, slots: np.ndarray) -> str | np.ndarray:
         """One episode as the render mode shows it: ``"ansi"``, the text ``"prompt -> conversation so far"`` with
@@ -169,6 +191,15 @@ class TextGenEnv(TextGenBase, gym.Env[np.ndarray, np.int64]):
     ``success`` (bool), plus the task's :meth:`~textgym.task.Task.final_info` (the dialogue tasks add ``transcript``,
     a tuple of ``(speaker, text)`` pairs, and ``turns``, the agent turns the user answered).
 
+    ## Seeding
+
+    ``reset(seed=s)`` seeds the environment's generator (``gymnasium.utils.seeding.np_random(s)``, as Gymnasium
+    does); later resets without a seed go on with it. The episodes are a deterministic function of the seed: the
+    generator draws the task's examples in successive blocks of its ``block_size``
+    (:meth:`~textgym.task.Task.sample_batch`; one :meth:`~textgym.task.Task.sample` call per example for the tasks
+    that draw one by one), the same ones a sub-environment of :class:`~textgym.vector_env.TextGenVectorEnv` seeded
+    with ``s`` plays. The rules of an episode are those of :mod:`textgym.episodes`, played on one row.
+
     ## Errors
 
     - an action that is not an integer id in ``[0, V)``: ``ValueError`` naming the action;
@@ -207,15 +238,19 @@ class TextGenEnv(TextGenBase, gym.Env[np.ndarray, np.int64]):
         **task_options: Any,
     ) -> None:
         self.observation_space, self.action_space = self._configure(
-            task, split, reward_mode, render_mode, curriculum, task_options
+            task, 1, split, reward_mode, render_mode, curriculum, task_options
         )
+        self._started = False
 
-        self.example: Example | None = None
-        self.generated: list[int] = []  # the conversation slots so far, without a final <eos>
-        self._obs = np.zeros(self.prompt_len + self.gen_len, dtype=np.int64)
-        self._filled = 0  # conversation slots written, a final <eos> included
-        self._last_score = 0.0  # the progress (dense) or score so far
-        self._ended = False
+    @property
+    def example(self) -> Example | None:
+        """The current episode's example (None before the first reset)."""
+        return self._episodes.example(0)
+
+    @property
+    def generated(self) -> list[int]:
+        """The conversation slots so far, without a final ``<eos>``."""
+        return self._episodes.conversation(0)
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -224,63 +259,38 @@ class TextGenEnv(TextGenBase, gym.Env[np.ndarray, np.int64]):
         if check_reset_options(options):
             raise ValueError(f"unknown reset option(s) {sorted(options, key=repr)}; TextGenEnv.reset takes none")
         super().reset(seed=seed)
-        max_length = None if self.curriculum is None else self.curriculum.level
-        self.example = self.task.sample(self.np_random, self.split, max_length=max_length)
-        self.generated = []
-        self._obs[:] = self.tokenizer.pad_id
-        self._obs[: len(self.example.prompt_ids)] = self.example.prompt_ids
-        self._filled = 0
-        self._last_score = 0.0
-        self._ended = False
-        info = {
-            "prompt": self.example.prompt,
-            "references": self.example.references,
-            "action_mask": self.action_masks(),
-        }
-        return self._obs.copy(), info
+        if seed is not None or self._queue.generators[0] is None:
+            self._queue.use(0, self.np_random)
+        prompts, references = self._start_episodes(_ROW).texts(_ROW)
+        self._started = True
+        info = {"prompt": prompts[0], "references": references[0], "action_mask": self.action_masks()}
+        return self._episodes.obs[0].copy(), info
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        if self.example is None:
+        if not self._started:
             raise ResetNeeded("step() was called before reset(); call reset() to start an episode")
-        if self._ended:
+        if self._episodes.ended[0]:
             raise ResetNeeded("step() was called after the episode terminated; call reset() to start a new one")
         token = self._check_action(action)
-
-        terminated = advance(self.task, self.example, self.generated, token)
-        slots = self.generated[self._filled :] + ([token] if token == self.tokenizer.eos_id else [])
-        self._obs[self.prompt_len + self._filled : self.prompt_len + self._filled + len(slots)] = slots
-        self._filled += len(slots)
-
-        reward = 0.0
-        if self.reward_mode == "dense" or terminated:
-            measure = self.task.score if terminated else self.task.progress
-            value = measure(self.generated, self.example)
-            reward = value - self._last_score if self.reward_mode == "dense" else value
-            self._last_score = value
+        finished, success, rewards = self._episodes.play(_ROW, np.array([token]))
         info: dict[str, Any] = {"action_mask": self.action_masks()}
-        if terminated:
-            self._ended = True
-            success = self.task.is_success(self.generated, self.example)
-            info.update(
-                generated=self.tokenizer.decode(self.generated, skip_special=False),
-                score=self._last_score,
-                success=success,
-            )
-            info.update(self.task.final_info(self.generated, self.example))
-            if self.curriculum is not None:
-                self.curriculum.record(success)
-        return self._obs.copy(), float(reward), terminated, False, info
+        if finished.size:
+            self._record(success)
+            texts, (extra,) = self._episodes.final_info(finished)
+            info.update(generated=texts[0], score=float(self._episodes.scores[0]), success=bool(success[0]))
+            info.update(extra)
+        return self._episodes.obs[0].copy(), float(rewards[0]), bool(finished.size), False, info
 
     def action_masks(self) -> np.ndarray:
         """Boolean array of length ``V``: the tokens the task considers valid next (sb3-contrib's convention)."""
-        if self.example is None:
+        if not self._started:
             raise ResetNeeded("action_masks() was called before reset()")
-        return self.task.action_mask(self.example, self.generated)
+        return self._episodes.action_masks(_ROW)[0]
 
     def render(self) -> str | np.ndarray | None:
         if self.render_mode is None:
             return None
-        return self._render_episode(self.example, self._obs[self.prompt_len : self.prompt_len + self._filled])
+        return self._render_episode(self.example, self._episodes.generated[0, : self._episodes.filled[0]])
 
     def _check_action(self, action: Any) -> int:
         try:

@@ -10,10 +10,9 @@ from gymnasium.error import ResetNeeded
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from textgym.conversation import end_turn
 from textgym.env import RENDER_MODES, TextGenBase, check_reset_options, check_seed
-from textgym.example_queue import ExampleQueue
-from textgym.task import Example, ExampleBatch, Task
+from textgym.examples import ExampleBatch
+from textgym.task import Task
 
 Seeds = int | Sequence[int | None] | None
 
@@ -26,13 +25,12 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
     Sub-environment ``i`` plays exactly the episodes that a :class:`~textgym.env.TextGenEnv` with the same options
     plays: for the same seeds and actions, this environment returns what Gymnasium's ``SyncVectorEnv`` over
     ``TextGenEnv`` returns (observations, rewards, terminations, truncations and infos), in every autoreset mode.
-    ``step`` updates all sub-environments with array operations. New examples come from an
-    :class:`~textgym.example_queue.ExampleQueue`, which draws each sub-environment's next examples ahead, many at a
-    time, with :meth:`~textgym.task.Task.sample_batch` (array operations over all sub-environments for the
-    algorithmic tasks but Dyck; one ``sample`` call per example for the others); the task scores all finished
-    answers in one call (:meth:`~textgym.task.Task.score_and_success_batch`, in numpy for the exact-match family
-    of metrics). Python code runs per sub-environment for a task that scores or masks in Python, and, for a
-    dialogue task, where an agent turn ends (the task's simulated user replies).
+    Both play the rules of :mod:`textgym.episodes` (``TextGenEnv`` on one row, this class on N), so ``step``
+    updates all sub-environments with array operations, and the task scores and masks all of them in one call of
+    its batched methods (in numpy for the algorithmic tasks). Python code runs per sub-environment only for a task
+    that scores, masks or reports a final info in Python, and, for a dialogue task, where an agent turn ends (the
+    task's simulated user replies). New examples come from an :class:`~textgym.example_queue.ExampleQueue`, which
+    draws each sub-environment's examples with its own generator, a block at a time.
 
     ``gym.make_vec("textgym/Copy-v0", num_envs=N)`` returns this class (it is every ID's ``vector_entry_point``);
     ``gym.make_vec(..., vectorization_mode="sync")`` gives ``SyncVectorEnv`` over ``TextGenEnv`` instead.
@@ -72,10 +70,12 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
     ## Seeding
 
     ``reset(seed=s)`` seeds sub-environment ``i`` with ``s + i``, and ``reset(seed=[s0, s1, ...])`` with ``s_i``
-    (non-negative integers, or None in a list), exactly as ``SyncVectorEnv`` does; each sub-environment then draws
-    its following episodes from its own generator, so a vector of N gives the same episodes as N single
-    environments (drawing some of them ahead changes none). ``seed=None`` keeps the generators and what was drawn
-    ahead (or seeds them from entropy the first time).
+    (non-negative integers, or None in a list), exactly as ``SyncVectorEnv`` does. A sub-environment's episodes
+    are then a deterministic function of its seed, the same as a ``TextGenEnv``'s with that seed: its generator
+    (``gymnasium.utils.seeding.np_random(seed)``'s) draws its examples in successive blocks of the task's
+    ``block_size`` (:meth:`~textgym.task.Task.sample_batch`; one :meth:`~textgym.task.Task.sample` call per
+    example for the tasks that draw one by one). ``seed=None`` keeps the generators and what was drawn ahead (or
+    seeds them from entropy the first time).
 
     ## Curriculum
 
@@ -152,25 +152,14 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
             ) from None
         self.metadata = {"render_modes": list(RENDER_MODES), "render_fps": 4, "autoreset_mode": self.autoreset_mode}
         self.single_observation_space, self.single_action_space = self._configure(
-            task, split, reward_mode, render_mode, curriculum, task_options
+            task, self.num_envs, split, reward_mode, render_mode, curriculum, task_options
         )
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
 
-        n = self.num_envs
-        self._obs = np.zeros((n, self.prompt_len + self.gen_len), dtype=np.int64)
-        self._generated = self._obs[:, self.prompt_len :]  # a view: the conversation slots so far
-        self._filled = np.zeros(n, dtype=np.int64)  # conversation slots written, a final <eos> included
-        self._lengths = np.zeros(n, dtype=np.int64)  # the same without a final <eos>: what the task scores
-        self._turn_lengths = np.zeros(n, dtype=np.int64)  # tokens of the agent's current turn (tasks with turns)
-        self._scores = np.zeros(n, dtype=np.float64)  # the latest progress (dense) or score of each episode
-        self._ended = np.zeros(n, dtype=bool)
-        self._started = np.zeros(n, dtype=bool)
+        self._started = np.zeros(self.num_envs, dtype=bool)
         self._all_started = False  # self._started.all(), kept up to date by reset
-        # Each sub-environment's examples, drawn ahead in bulk (on demand with a curriculum, whose level may change).
-        self._queue = ExampleQueue(self.task, n, self.split, depth=16 if self.curriculum is None else 1)
-        self._slots = np.arange(n) * self._queue.depth  # where in the queue each sub-environment's example is
-        self._all_rows = np.arange(n)
+        self._all_rows = self._episodes.all_rows
 
     def reset(self, *, seed: Seeds = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
         """Start new episodes in all sub-environments, or in those of ``options["reset_mask"]`` (a bool array of
@@ -182,20 +171,21 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
             self._queue.seed(i, seeds[i])
         self._started[rows] = True
         self._all_started = bool(self._started.all())
-        info = self._start_episodes(rows)
+        info = self._episode_starts(rows)
         masks = np.zeros((self.num_envs, self.single_action_space.n), dtype=bool)
-        masks[rows] = self._masks(rows)
+        masks[rows] = self._episodes.action_masks(rows)
         info["action_mask"], info["_action_mask"] = masks, self._flags(rows)
-        return self._obs.copy(), info
+        return self._episodes.obs.copy(), info
 
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         """Apply one token id per sub-environment (an integer array of shape ``(N,)``); see the class docstring for
         autoreset and infos."""
         actions = self._check_actions(actions)
         self._check_started()
-        restarting = np.flatnonzero(self._ended)
+        episodes = self._episodes
+        restarting = np.flatnonzero(episodes.ended)
         if self.autoreset_mode == AutoresetMode.NEXT_STEP and restarting.size:
-            rows = np.flatnonzero(~self._ended)
+            rows = np.flatnonzero(~episodes.ended)
         else:
             if self.autoreset_mode == AutoresetMode.DISABLED and restarting.size:
                 raise ResetNeeded(
@@ -204,128 +194,70 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
                 )
             restarting, rows = self._all_rows[:0], self._all_rows
 
-        finished, success, rewards = self._advance(rows, actions[rows])
+        finished, success, rewards = episodes.play(rows, actions[rows])
         terminated = self._flags(finished)
         info: dict[str, Any] = {}
         if self.autoreset_mode == AutoresetMode.SAME_STEP and finished.size:
-            info["final_obs"] = self._object_column(finished, self._obs[finished])
+            info["final_obs"] = self._object_column(finished, episodes.obs[finished])
             info["_final_obs"] = terminated.copy()
             final_info = self._final_info(finished, success)
             final_info["action_mask"] = np.zeros((self.num_envs, self.single_action_space.n), dtype=bool)
-            final_info["action_mask"][finished] = self._masks(finished)
+            final_info["action_mask"][finished] = episodes.action_masks(finished)
             final_info["_action_mask"] = terminated.copy()
             info["final_info"], info["_final_info"] = final_info, terminated.copy()
             restarting = finished
         elif finished.size:
             info.update(self._final_info(finished, success))
         if restarting.size:
-            info.update(self._start_episodes(restarting))
-        info["action_mask"], info["_action_mask"] = self._masks(), np.ones(self.num_envs, dtype=bool)
-        return self._obs.copy(), rewards, terminated, np.zeros(self.num_envs, dtype=bool), info
+            info.update(self._episode_starts(restarting))
+        info["action_mask"], info["_action_mask"] = episodes.action_masks(), np.ones(self.num_envs, dtype=bool)
+        return episodes.obs.copy(), rewards, terminated, np.zeros(self.num_envs, dtype=bool), info
 
     def action_masks(self) -> np.ndarray:
         """Boolean array ``(N, V)``: the tokens the task considers valid next in each sub-environment."""
         self._check_started()
-        return self._masks()
+        return self._episodes.action_masks()
 
     def render(self) -> tuple[str, ...] | tuple[np.ndarray, ...] | None:
         """One rendering per sub-environment: with ``render_mode="ansi"`` its ``"prompt -> tokens so far"`` ("" before
         its first reset), with ``"rgb_array"`` that text as an image; otherwise None."""
         if self.render_mode is None:
             return None
-        episodes = zip(map(self._example, range(self.num_envs)), self._obs, self._filled)
+        episodes = self._episodes
         return tuple(
-            self._render_episode(example, obs[self.prompt_len : self.prompt_len + count])
-            for example, obs, count in episodes
+            self._render_episode(episodes.example(i), episodes.generated[i, : episodes.filled[i]])
+            for i in range(self.num_envs)
         )
 
-    def _advance(self, rows: np.ndarray, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Play ``tokens`` in the conversations of ``rows``; return the rows that terminated, their success and
-        every reward."""
-        self._generated[rows, self._filled[rows]] = tokens
-        self._filled[rows] += 1
-        is_eos = tokens == self.tokenizer.eos_id
-        self._lengths[rows] += ~is_eos
-        ended = is_eos
-        if self.task.max_turn_len is not None:
-            is_eot = tokens == self.tokenizer.eot_id
-            self._turn_lengths[rows] += ~(is_eos | is_eot)
-            turn_over = ~is_eos & (is_eot | (self._turn_lengths[rows] == self.task.max_turn_len))
-            ended = ended | np.isin(rows, self._reply(rows[turn_over], ~is_eot[turn_over]))
-        done = ended | (self._lengths[rows] == self.gen_len)
-        finished = rows[done]
-        self._ended[finished] = True
-
-        rewards = np.zeros(self.num_envs, dtype=np.float64)
-        if self.reward_mode == "dense" and not done.all():
-            ongoing = rows[~done]
-            progress = self.task.progress_batch(
-                self._generated[ongoing], self._lengths[ongoing], self._examples(ongoing)
-            )
-            rewards[ongoing] = progress - self._scores[ongoing]
-            self._scores[ongoing] = progress
-        success = np.zeros(0, dtype=bool)
-        if finished.size:
-            answers, lengths = self._generated[finished], self._lengths[finished]
-            scores, success = self.task.score_and_success_batch(answers, lengths, self._examples(finished))
-            rewards[finished] = scores - self._scores[finished] if self.reward_mode == "dense" else scores
-            self._scores[finished] = scores
-        return finished, success, rewards
-
-    def _reply(self, rows: np.ndarray, cut: np.ndarray) -> np.ndarray:
-        """End the agent's turn in ``rows`` (``cut``: at the turn length limit, without ``<eot>``) and append the user's
-        replies (:func:`~textgym.conversation.end_turn`); return the rows whose conversation ends there."""
-        ending = []
-        # Python per row, as where episodes start: the simulated user answers one turn at a time.
-        for i, cut_here in zip(rows.tolist(), cut.tolist()):
-            length = int(self._lengths[i])
-            conversation = self._generated[i, :length].tolist()
-            appended, end = end_turn(self.task, self._example(i), conversation, cut_here)
-            self._generated[i, length : length + len(appended)] = appended
-            self._lengths[i] = self._filled[i] = length + len(appended)
-            if end:
-                ending.append(i)
-        self._turn_lengths[rows] = 0
-        return np.array(ending, dtype=np.intp)
+    @property
+    def examples(self) -> ExampleBatch:
+        """Each sub-environment's current example, one per row (a copy)."""
+        return self._episodes.examples[self._all_rows]
 
     def _final_info(self, finished: np.ndarray, success: np.ndarray) -> dict[str, Any]:
         """``generated``, ``score``, ``success`` and the task's :meth:`~textgym.task.Task.final_info` of the episodes
         that just ended in ``finished`` (with their ``success``); also counts them for the curriculum."""
-        answers, lengths = self._generated[finished], self._lengths[finished]
-        if self.curriculum is not None:
-            for succeeded in success.tolist():
-                self.curriculum.record(succeeded)
-        texts = self.tokenizer.decode_batch(answers, lengths, skip_special=False)
+        self._record(success)
+        texts, extras = self._episodes.final_info(finished)
         flags = self._flags(finished)
         succeeded = np.zeros(self.num_envs, dtype=bool)
         succeeded[finished] = success
         info = {
             "generated": self._object_column(finished, texts),
             "_generated": flags,
-            "score": np.where(flags, self._scores, 0.0),
+            "score": np.where(flags, self._episodes.scores, 0.0),
             "_score": flags.copy(),
             "success": succeeded,
             "_success": flags.copy(),
         }
-        if not self.task.keeps_default("final_info"):  # the task reports more about a finished answer
-            for row, answer, length in zip(finished.tolist(), answers.tolist(), lengths.tolist()):
-                info = self._add_info(info, self.task.final_info(answer[:length], self._example(row)), row)
+        for row, extra in zip(finished.tolist(), extras):
+            if extra:
+                info = self._add_info(info, extra, row)
         return info
 
-    def _start_episodes(self, rows: np.ndarray) -> dict[str, Any]:
-        """Draw a new example for each sub-environment in ``rows`` from its own generator and clear its answer;
-        return the ``prompt`` and ``references`` infos."""
-        max_length = None if self.curriculum is None else self.curriculum.level
-        slots = self._slots[rows] = self._queue.pop(rows, max_length)
-        held = self._queue.held
-        prompts, references = held.texts(slots)
-        self._obs[rows, : self.prompt_len] = held.prompt_ids[slots]
-        self._generated[rows] = self.tokenizer.pad_id
-        self._filled[rows] = 0
-        self._lengths[rows] = 0
-        self._turn_lengths[rows] = 0
-        self._scores[rows] = 0.0
-        self._ended[rows] = False
+    def _episode_starts(self, rows: np.ndarray) -> dict[str, Any]:
+        """Start new episodes in ``rows``; return their ``prompt`` and ``references`` infos."""
+        prompts, references = self._start_episodes(rows).texts(np.arange(len(rows)))
         flags = self._flags(rows)
         return {
             "prompt": self._object_column(rows, prompts),
@@ -333,25 +265,6 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
             "references": self._object_column(rows, references),
             "_references": flags.copy(),
         }
-
-    def _masks(self, rows: np.ndarray | None = None) -> np.ndarray:
-        """The action masks of ``rows`` (all sub-environments by default)."""
-        if rows is None:
-            return self.task.action_mask_batch(self._generated, self._lengths, self.examples)
-        return self.task.action_mask_batch(self._generated[rows], self._lengths[rows], self._examples(rows))
-
-    @property
-    def examples(self) -> ExampleBatch:
-        """Each sub-environment's current example, one per row (a copy)."""
-        return self._examples(self._all_rows)
-
-    def _examples(self, rows: np.ndarray) -> ExampleBatch:
-        """The current examples of ``rows``."""
-        return self._queue.held[self._slots[rows]]
-
-    def _example(self, row: int) -> Example | None:
-        """The current example of sub-environment ``row`` (None before its first reset)."""
-        return self._queue.held.example(int(self._slots[row]))
 
     def _flags(self, rows: np.ndarray) -> np.ndarray:
         """A new bool array over the sub-environments, True at ``rows``."""

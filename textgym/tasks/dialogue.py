@@ -14,8 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from textgym.conversation import Reply, Turn, advance, split_turns
-from textgym.task import Example, Task, check_int, weak_draw
+from textgym.conversation import Turn, split_turns
+from textgym.episodes import play_demonstration
+from textgym.examples import Example
+from textgym.task import Reply, Task, check_int, weak_draw
 from textgym.tasks.language import check_choice
 
 MALFORMED = "i do not understand"
@@ -143,6 +145,8 @@ class DialogueTask(Task):
     def is_success(self, generated_ids: Sequence[int], example: Example) -> bool:
         return self.outcome(generated_ids, example)[0]
 
+    final_info_keys = ("transcript", "turns")
+
     def final_info(self, generated_ids: Sequence[int], example: Example) -> dict[str, Any]:
         """``transcript``: a tuple of ``(speaker, text)`` pairs, ``"agent"`` and ``"user"`` in turn (an abandoned
         turn of the agent last, if it has tokens); ``turns``: the agent turns the user answered."""
@@ -172,17 +176,7 @@ class DialogueTask(Task):
 
     def demonstration(self, example: Example) -> tuple[list[int], list[bool]]:
         """The demonstrator's conversation with the user (see :meth:`Task.demonstration`)."""
-        generated: list[int] = []
-        own: list[bool] = []
-        ended = False
-        while not ended:
-            token = self.scripted_action(example, generated)
-            before = len(generated)
-            ended = advance(self, example, generated, token)
-            if token == self.tokenizer.eos_id:
-                generated.append(token)
-            own += [True] + [False] * (len(generated) - before - 1)
-        return generated, own
+        return play_demonstration(self, example, self.scripted_action)
 
     def oracle_actions(self, example: Example) -> list[int]:
         """The demonstrator's actions: the agent's own slots of :meth:`demonstration`."""

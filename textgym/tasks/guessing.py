@@ -15,7 +15,8 @@ from typing import Any, TypeVar
 import numpy as np
 
 from textgym.conversation import Turn, split_turns, turn_length
-from textgym.task import Example, ExampleBatch, check_split, split_of
+from textgym.examples import Example, ExampleBatch
+from textgym.splits import check_split, split_of
 from textgym.tasks.dialogue import MALFORMED, Answer, DialogueTask
 from textgym.tasks.language import check_no_length_knob
 
@@ -124,9 +125,9 @@ class GuessingGame(DialogueTask):
             )
         return self._examples[split]
 
-    def sample(self, rng: np.random.Generator, split: str = "train", max_length: int | None = None) -> Example:
+    def sample(self, rng: np.random.Generator, split: str = "train", length_cap: int | None = None) -> Example:
         """A uniformly drawn secret of ``split`` (one call on ``rng``)."""
-        check_no_length_knob(self, max_length)
+        check_no_length_knob(self, length_cap)
         examples = self.examples(split)
         if not examples:
             raise ValueError(

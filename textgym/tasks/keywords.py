@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from textgym.task import Example
+from textgym.examples import Example
 from textgym.tasks.grammar import Cost, Template, unique_words, with_article
 from textgym.tasks.language import DEMONSTRATORS, Draw, LanguageTask, check_choice, weak_choice
 
@@ -78,6 +78,7 @@ class KeywordsToSentence(LanguageTask):
     ) -> None:
         self.demonstrator = check_choice("demonstrator", demonstrator, DEMONSTRATORS)
         super().__init__(metric, tokenizer, bpe_vocab_size)
+        self.final_info_keys = ("coverage", self.metric_name)
 
     def vocabulary(self) -> Sequence[str]:
         objects = (obj for _, objects_of_verb in VERBS.values() for obj in objects_of_verb)

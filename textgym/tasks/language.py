@@ -17,7 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from textgym.task import Example, Task, draw_in_split, split_of, weak_draw
+from textgym.examples import Example
+from textgym.splits import draw_in_split, split_of
+from textgym.task import Task, weak_draw
 from textgym.tasks.grammar import Cost
 from textgym.tokenizers import BPETokenizer, WordTokenizer
 
@@ -162,8 +164,8 @@ class LanguageTask(Task):
         draws = (self.draw(rng) for _ in range(self.bpe_corpus_draws))
         return [text for d in draws if split_of(d.key) == "train" for text in (d.prompt, *d.references)]
 
-    def sample(self, rng: np.random.Generator, split: str = "train", max_length: int | None = None) -> Example:
-        check_no_length_knob(self, max_length)
+    def sample(self, rng: np.random.Generator, split: str = "train", length_cap: int | None = None) -> Example:
+        check_no_length_knob(self, length_cap)
         drawn = draw_in_split(lambda: self.draw(rng), split, key=lambda d: d.key)
         return self.make_example(drawn.prompt, drawn.references, **drawn.meta)
 
@@ -180,7 +182,7 @@ class LanguageTask(Task):
         return self.words(generated_ids) in [reference.split() for reference in example.references]
 
 
-def check_no_length_knob(task: Task, max_length: int | None) -> None:
-    """Language tasks have no length knob for a curriculum: ``max_length`` must be None."""
-    if max_length is not None:
-        raise ValueError(f"task {task.name!r} has no length range; max_length must be None, got {max_length!r}")
+def check_no_length_knob(task: Task, length_cap: int | None) -> None:
+    """Language tasks have no length knob for a curriculum: ``length_cap`` must be None."""
+    if length_cap is not None:
+        raise ValueError(f"task {task.name!r} has no length range; length_cap must be None, got {length_cap!r}")

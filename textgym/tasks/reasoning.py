@@ -7,7 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from textgym.task import Example, Task, check_int, check_split, split_of
+from textgym.examples import Example
+from textgym.splits import check_split, split_of
+from textgym.task import Task, check_int
 from textgym.tokenizers import CharTokenizer
 
 EXTRA = "pip install 'textgym[reasoning]'"
@@ -100,7 +102,7 @@ class ReasoningGym(Task):
             )
         return self._examples[split]
 
-    def sample(self, rng: np.random.Generator, split: str = "train", max_length: int | None = None) -> Example:
+    def sample(self, rng: np.random.Generator, split: str = "train", length_cap: int | None = None) -> Example:
         examples = self.examples(split)
         if not examples:
             raise ValueError(

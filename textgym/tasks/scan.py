@@ -8,7 +8,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from textgym.task import Example, check_split
+from textgym.examples import Example
+from textgym.splits import check_split
 from textgym.tasks.grammar import Cost
 from textgym.tasks.language import LanguageTask, check_choice, check_no_length_knob
 
@@ -193,9 +194,9 @@ class SCAN(LanguageTask):
             self._examples[split] = tuple(map(self._example, split_commands(self.scan_split)[split]))
         return self._examples[split]
 
-    def sample(self, rng: np.random.Generator, split: str = "train", max_length: int | None = None) -> Example:
+    def sample(self, rng: np.random.Generator, split: str = "train", length_cap: int | None = None) -> Example:
         """A uniform draw from :meth:`examples` (encoded on the fly: building every example takes longer)."""
-        check_no_length_knob(self, max_length)
+        check_no_length_knob(self, length_cap)
         commands_of_split = split_commands(self.scan_split)[check_split(split)]
         return self._example(commands_of_split[int(rng.integers(len(commands_of_split)))])
 

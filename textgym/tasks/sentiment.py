@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from textgym.task import Example
+from textgym.examples import Example
 from textgym.tasks.grammar import Cost, Grammar, unique_words
 from textgym.tasks.language import DEMONSTRATORS, Draw, LanguageTask, check_choice, weak_choice
 
@@ -234,6 +234,8 @@ class SentimentContinuation(LanguageTask):
         """Success rule: a compound of at least 0.8 in the target's direction, with a fluency of at least 0.1."""
         info = self.final_info(generated_ids, example)
         return self.sign * info["sentiment"] >= SUCCESS_COMPOUND and info["fluency"] >= FLUENCY_FLOOR
+
+    final_info_keys = ("sentiment", "fluency")
 
     def final_info(self, generated_ids: Sequence[int], example: Example) -> dict[str, Any]:
         """``sentiment`` (the VADER compound) and ``fluency`` (see the class docstring)."""
