@@ -9,6 +9,7 @@ from collections.abc import Callable
 import gymnasium as gym
 
 import textgym
+from textgym.env import TextGenEnv
 
 
 def play(env_id: str, policy: str, episodes: int, seed: int) -> list[str]:
@@ -18,8 +19,9 @@ def play(env_id: str, policy: str, episodes: int, seed: int) -> list[str]:
     lines = []
     for episode in range(episodes):
         _, info = env.reset(seed=seed + episode)
-        task = env.unwrapped.task
-        actions = iter(task.oracle_actions(env.unwrapped.example)) if policy == "oracle" else None
+        base = env.unwrapped
+        assert isinstance(base, TextGenEnv)
+        actions = iter(base.task.oracle_actions(base.example)) if policy == "oracle" and base.example else None
         terminated = False
         while not terminated:
             action = next(actions) if actions is not None else env.action_space.sample()

@@ -18,28 +18,16 @@ Arguments shared by every function:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
 
 import numpy as np
 
 BatchedMetric = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 
-class Comparison(NamedTuple):
-    """Answers laid side by side with their references: what every metric here reads, computed once."""
-
-    agreeing: np.ndarray
-    """int ``(N, R)``: the positions where answer and reference hold the same id."""
-    lengths: np.ndarray
-    """int ``(N,)``: the answers' lengths."""
-    reference_lengths: np.ndarray
-    """int ``(N, R)``: the references' lengths, ``-1`` for a missing one."""
-
-
-def compare(
+def _compare(
     generated: np.ndarray, lengths: np.ndarray, references: np.ndarray, reference_lengths: np.ndarray
-) -> Comparison:
-    """Compare every answer with each of its references (arguments as in the module docstring)."""
+) -> np.ndarray:
+    """int ``(N, R)``: the positions where each answer and each of its references hold the same id."""
     num_rows, width = generated.shape
     if lengths.shape != (num_rows,) or reference_lengths.shape != references.shape[:2] or len(references) != num_rows:
         raise ValueError(
@@ -53,26 +41,32 @@ def compare(
         missing = np.flatnonzero(reference_lengths[:, 0] < 0).tolist()
         raise ValueError(f"rows {missing} have no reference; every answer needs at least one to be scored")
     compared = np.arange(width) < np.minimum(lengths[:, None], reference_lengths)[:, :, None]
-    agreeing = np.add.reduce((generated[:, None, :] == references[:, :, :width]) & compared, axis=-1)
-    return Comparison(agreeing, lengths, reference_lengths)
+    return np.add.reduce((generated[:, None, :] == references[:, :, :width]) & compared, axis=-1)
 
 
-def matches(comparison: Comparison) -> np.ndarray:
+def matches_reference(
+    generated: np.ndarray, lengths: np.ndarray, references: np.ndarray, reference_lengths: np.ndarray
+) -> np.ndarray:
     """Boolean ``(N,)``: row ``i``'s answer equals one of its references exactly (same length, every position
     agreeing)."""
-    agreeing, lengths, reference_lengths = comparison
+    agreeing = _compare(generated, lengths, references, reference_lengths)
     exact = (reference_lengths == lengths[:, None]) & (agreeing == lengths[:, None])
     return exact[:, 0] if exact.shape[1] == 1 else exact.any(axis=1)
 
 
-def exact_match_scores(comparison: Comparison) -> np.ndarray:
-    """1.0 where the answer equals one of its references, else 0.0 (float64 ``(N,)``)."""
-    return matches(comparison).astype(np.float64)
+def exact_match(
+    generated: np.ndarray, lengths: np.ndarray, references: np.ndarray, reference_lengths: np.ndarray
+) -> np.ndarray:
+    """The scalar ``exact_match`` of every row: 1.0 where the answer equals one of its references, else 0.0."""
+    return matches_reference(generated, lengths, references, reference_lengths).astype(np.float64)
 
 
-def token_accuracy_scores(comparison: Comparison) -> np.ndarray:
-    """Best over the references of (positions that agree) / (the longer length); 1.0 for two empty sequences."""
-    agreeing, lengths, reference_lengths = comparison
+def token_accuracy(
+    generated: np.ndarray, lengths: np.ndarray, references: np.ndarray, reference_lengths: np.ndarray
+) -> np.ndarray:
+    """The scalar ``token_accuracy`` of every row: the best over its references of (positions that agree) / (the
+    longer length); 1.0 for two empty sequences."""
+    agreeing = _compare(generated, lengths, references, reference_lengths)
     longer = np.maximum(lengths[:, None], reference_lengths)
     scores = np.divide(agreeing, longer, out=np.ones(longer.shape), where=longer > 0)
     if scores.shape[1] == 1:  # one reference per row, as most tasks have
@@ -81,35 +75,8 @@ def token_accuracy_scores(comparison: Comparison) -> np.ndarray:
     return scores.max(axis=1)
 
 
-def matches_reference(
-    generated: np.ndarray, lengths: np.ndarray, references: np.ndarray, reference_lengths: np.ndarray
-) -> np.ndarray:
-    """Boolean ``(N,)``: row ``i``'s answer equals one of its references exactly."""
-    return matches(compare(generated, lengths, references, reference_lengths))
-
-
-def exact_match(
-    generated: np.ndarray, lengths: np.ndarray, references: np.ndarray, reference_lengths: np.ndarray
-) -> np.ndarray:
-    """The scalar ``exact_match`` of every row."""
-    return exact_match_scores(compare(generated, lengths, references, reference_lengths))
-
-
-def token_accuracy(
-    generated: np.ndarray, lengths: np.ndarray, references: np.ndarray, reference_lengths: np.ndarray
-) -> np.ndarray:
-    """The scalar ``token_accuracy`` of every row."""
-    return token_accuracy_scores(compare(generated, lengths, references, reference_lengths))
-
-
 BATCHED_METRICS: dict[str, BatchedMetric] = {
     "exact_match": exact_match,
     "token_accuracy": token_accuracy,
 }
 """The metrics of :data:`textgym.metrics.METRICS` that have a numpy version here, by the same name."""
-
-SCORES_OF_COMPARISON: dict[str, Callable[[Comparison], np.ndarray]] = {
-    "exact_match": exact_match_scores,
-    "token_accuracy": token_accuracy_scores,
-}
-"""The same metrics, from a :class:`Comparison` already made (to score and check success with one comparison)."""

@@ -34,9 +34,9 @@ class LengthCurriculum:
         if isinstance(threshold, bool) or not isinstance(threshold, Real) or not 0.0 < threshold <= 1.0:
             raise ValueError(f"curriculum threshold must be a number in (0, 1], got {threshold!r}")
         window = check_int("curriculum window", window, 1)
-        self.high = high
-        self.level = start
-        self.threshold = float(threshold)
+        self.high: int = high
+        self.level: int = start
+        self.threshold: float = float(threshold)
         self.recent: deque[bool] = deque(maxlen=window)
 
     def record(self, success: bool) -> None:

@@ -256,8 +256,9 @@ class TextGenEnv(TextGenBase, gym.Env[np.ndarray, np.int64]):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
         seed = check_seed(seed)
-        if check_reset_options(options):
-            raise ValueError(f"unknown reset option(s) {sorted(options, key=repr)}; TextGenEnv.reset takes none")
+        unknown = check_reset_options(options)
+        if unknown:
+            raise ValueError(f"unknown reset option(s) {sorted(unknown, key=repr)}; TextGenEnv.reset takes none")
         super().reset(seed=seed)
         if seed is not None or self._queue.generators[0] is None:
             self._queue.use(0, self.np_random)
@@ -297,10 +298,9 @@ class TextGenEnv(TextGenBase, gym.Env[np.ndarray, np.int64]):
             token = operator.index(action.item() if isinstance(action, np.ndarray) and action.size == 1 else action)
         except TypeError:
             raise ValueError(
-                f"action {action!r} is not an integer token id; expected an int in [0, {self.action_space.n})"
+                f"action {action!r} is not an integer token id; expected an int in [0, {self.tokenizer.vocab_size})"
             ) from None
-        if not 0 <= token < self.action_space.n:
-            raise ValueError(
-                f"action {action!r} is outside the action space: expected a token id in [0, {self.action_space.n})"
-            )
+        if not 0 <= token < self.tokenizer.vocab_size:
+            vocab_size = self.tokenizer.vocab_size
+            raise ValueError(f"action {action!r} is outside the action space: expected a token id in [0, {vocab_size})")
         return token

@@ -113,7 +113,7 @@ class Episodes:
             if cut_here:
                 self.generated[i, length] = eot
                 length += 1
-            reply = self.task.reply(self.example(i), self.generated[i, :length].tolist())
+            reply = self.task.reply(self._current(i), self.generated[i, :length].tolist())
             room = self.gen_len - length - 1
             if len(reply.ids) > room:
                 raise RuntimeError(
@@ -135,7 +135,7 @@ class Episodes:
         if not self.task.final_info_keys:
             return texts, [{} for _ in range(len(finished))]
         extras = [
-            self.task.final_info(answer[:length], self.example(row))
+            self.task.final_info(answer[:length], self._current(row))
             for row, answer, length in zip(finished.tolist(), answers.tolist(), lengths.tolist())
         ]
         return texts, extras
@@ -153,6 +153,12 @@ class Episodes:
     def example(self, row: int) -> Example | None:
         """The current example of ``row`` (None before its first episode)."""
         return self.examples.example(row)
+
+    def _current(self, row: int) -> Example:
+        """The example of ``row``'s episode under way (one was started)."""
+        example = self.examples.example(row)
+        assert example is not None, f"row {row} has no episode"
+        return example
 
     def conversation(self, row: int) -> list[int]:
         """The conversation slots of ``row``'s episode so far, without a final ``<eos>``."""

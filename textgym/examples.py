@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from itertools import chain
 from types import MappingProxyType
@@ -97,6 +97,7 @@ class ExampleBatch:
         decode = self.tokenizer.decode_padded_batch
         prompts = decode(self.prompt_ids[rows])
         columns = [decode(self.reference_ids[rows, r]) for r in range(self.reference_ids.shape[1])]
+        references: Iterable[tuple[str, ...]]
         if len(columns) == 1:  # one reference per row
             references = zip(columns[0])
         else:
@@ -106,12 +107,12 @@ class ExampleBatch:
 
     def _assigned(self) -> np.ndarray:
         """Bool ``(N,)``: the rows that hold an example."""
-        return np.not_equal(self.prompts, None) if self.tokenizer is None else self.prompt_lengths > 0
+        return np.not_equal(self.prompts, np.array(None)) if self.tokenizer is None else self.prompt_lengths > 0
 
     @property
     def examples(self) -> np.ndarray:
         """Object array ``(N,)`` of each row's :class:`Example` (``None`` for a row never assigned)."""
-        self._build(np.flatnonzero(np.equal(self.built, None) & self._assigned()))
+        self._build(np.flatnonzero(np.equal(self.built, np.array(None)) & self._assigned()))
         return self.built
 
     def example(self, row: int) -> Example | None:
@@ -142,7 +143,8 @@ class ExampleBatch:
 
     def __getitem__(self, rows: np.ndarray | slice) -> ExampleBatch:
         """The batch of the selected rows (an index array, boolean mask or slice), as copies."""
-        return ExampleBatch(*(array[rows] for array in self.arrays()), tokenizer=self.tokenizer)
+        selected = {name: getattr(self, name)[rows] for name in _ARRAY_FIELDS}
+        return ExampleBatch(**selected, tokenizer=self.tokenizer)
 
     def assign(self, rows: np.ndarray, examples: Sequence[Example]) -> None:
         """Put ``examples[k]`` in row ``rows[k]``; a prompt longer than the prompt width raises ``ValueError``."""
@@ -233,7 +235,7 @@ def _write_left_aligned(
     width = target.shape[-1]
     kept = np.minimum(lengths, width)
     ids = np.fromiter(chain.from_iterable(sequence[:width] for sequence in sequences), np.int64, int(kept.sum()))
-    target[(*(np.repeat(index, kept) for index in rows), positions_in_groups(kept))] = ids
+    target[tuple(np.repeat(index, kept) for index in rows) + (positions_in_groups(kept),)] = ids
 
 
 def positions_in_groups(sizes: np.ndarray) -> np.ndarray:

@@ -7,6 +7,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+from gymnasium.error import ResetNeeded
 
 from textgym.conversation import turn_length
 from textgym.env import TextGenEnv
@@ -63,6 +64,7 @@ class TextView(gym.Wrapper[str, str, np.ndarray, np.int64]):
         if not isinstance(base, TextGenEnv):
             raise ValueError(f"TextView wraps a textgym TextGenEnv, got {type(base).__name__}")
         self.base: TextGenEnv = base
+        self.token_env: gym.Env[np.ndarray, np.int64] = env  # the wrapped token-level environment
         tokenizer = base.tokenizer
         symbols = tokenizer.tokens[tokenizer.num_special :]
         longest = max(map(len, tokenizer.tokens)) + 1  # a token and the space after it
@@ -87,8 +89,8 @@ class TextView(gym.Wrapper[str, str, np.ndarray, np.int64]):
         eot = tokenizer.eot_id
         total, played = 0.0, 0
         for token in ids:
-            _, reward, terminated, truncated, info = self.env.step(token)
-            total += reward
+            _, reward, terminated, truncated, info = self.token_env.step(np.int64(token))
+            total += float(reward)
             played += 1
             turn_over = dialogue and turn_length(self.base.generated, eot) == 0
             if terminated or truncated or turn_over:
@@ -99,11 +101,13 @@ class TextView(gym.Wrapper[str, str, np.ndarray, np.int64]):
 
     def text(self) -> str:
         """The observation: the prompt, and in a dialogue one line per turn so far."""
-        base = self.base
+        base, example = self.base, self.base.example
+        if example is None:
+            raise ResetNeeded("the text view has no observation before reset()")
         if base.task.max_turn_len is None:
-            return base.example.prompt
-        transcript = base.task.final_info(base.generated, base.example)["transcript"]
-        return "\n".join([base.example.prompt, *(f"{speaker}: {text}" for speaker, text in transcript)])
+            return example.prompt
+        transcript = base.task.final_info(base.generated, example)["transcript"]
+        return "\n".join([example.prompt, *(f"{speaker}: {text}" for speaker, text in transcript)])
 
 
 def make_env(task: str, interface: str = "tokens", **options: Any) -> gym.Env:

@@ -172,7 +172,7 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
         self._started[rows] = True
         self._all_started = bool(self._started.all())
         info = self._episode_starts(rows)
-        masks = np.zeros((self.num_envs, self.single_action_space.n), dtype=bool)
+        masks = np.zeros((self.num_envs, self.tokenizer.vocab_size), dtype=bool)
         masks[rows] = self._episodes.action_masks(rows)
         info["action_mask"], info["_action_mask"] = masks, self._flags(rows)
         return self._episodes.obs.copy(), info
@@ -201,7 +201,7 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
             info["final_obs"] = self._object_column(finished, episodes.obs[finished])
             info["_final_obs"] = terminated.copy()
             final_info = self._final_info(finished, success)
-            final_info["action_mask"] = np.zeros((self.num_envs, self.single_action_space.n), dtype=bool)
+            final_info["action_mask"] = np.zeros((self.num_envs, self.tokenizer.vocab_size), dtype=bool)
             final_info["action_mask"][finished] = episodes.action_masks(finished)
             final_info["_action_mask"] = terminated.copy()
             info["final_info"], info["_final_info"] = final_info, terminated.copy()
@@ -218,7 +218,7 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
         self._check_started()
         return self._episodes.action_masks()
 
-    def render(self) -> tuple[str, ...] | tuple[np.ndarray, ...] | None:
+    def render(self) -> tuple[str | np.ndarray, ...] | None:
         """One rendering per sub-environment: with ``render_mode="ansi"`` its ``"prompt -> tokens so far"`` ("" before
         its first reset), with ``"rgb_array"`` that text as an image; otherwise None."""
         if self.render_mode is None:
@@ -286,7 +286,7 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
         if (
             array.dtype == np.int64
             and array.shape == (self.num_envs,)
-            and 0 <= array.min() <= array.max() < self.single_action_space.n
+            and 0 <= array.min() <= array.max() < self.tokenizer.vocab_size
         ):
             return array  # the common case, checked in three operations
         if array.shape != (self.num_envs,) or not np.issubdtype(array.dtype, np.integer):
@@ -294,12 +294,12 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
                 f"actions {actions!r} are not one integer token id per sub-environment; expected an integer array "
                 f"of shape ({self.num_envs},), got dtype {array.dtype} and shape {array.shape}"
             )
-        outside = np.flatnonzero((array < 0) | (array >= self.single_action_space.n))
+        outside = np.flatnonzero((array < 0) | (array >= self.tokenizer.vocab_size))
         if outside.size:
             i = int(outside[0])
             raise ValueError(
                 f"action {array[i].item()!r} of sub-environment {i} is outside the action space: expected token ids in "
-                f"[0, {self.single_action_space.n})"
+                f"[0, {self.tokenizer.vocab_size})"
             )
         return array.astype(np.int64, copy=False)
 
@@ -332,7 +332,8 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
         if seed is None:
             return [None] * self.num_envs
         if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-            first = check_seed(seed)
+            first = int(seed)
+            check_seed(seed)
             return [first + i for i in range(self.num_envs)]
         if isinstance(seed, Sequence) and not isinstance(seed, str) and len(seed) == self.num_envs:
             return [check_seed(seed_i, f"seed[{i}]") for i, seed_i in enumerate(seed)]

@@ -61,6 +61,7 @@ class AlgorithmicTask(Task):
     """
 
     reward_threshold = 0.95
+    length_range: tuple[int, int]
     block_size = 64
     _overridden_together = ("action_mask", "score", "is_success", "progress")
 
@@ -108,10 +109,10 @@ class AlgorithmicTask(Task):
         while found < count:
             if tries >= MAX_TRIES:
                 raise no_prompt_in_split(split, MAX_TRIES)
-            candidates = self.draw_candidates(rng, low, high, per_round)
-            texts = self.tokenizer.decode_padded_batch(candidates[0]).tolist()
+            prompts, prompt_lengths, answers, answer_lengths = self.draw_candidates(rng, low, high, per_round)
+            texts = self.tokenizer.decode_padded_batch(prompts).tolist()
             kept = np.flatnonzero([split_of(text) == split for text in texts])[: count - found]
-            parts.append(tuple(array[kept] for array in candidates))
+            parts.append((prompts[kept], prompt_lengths[kept], answers[kept], answer_lengths[kept]))
             found, tries = found + len(kept), tries + per_round
         prompts, prompt_lengths, answers, answer_lengths = (np.concatenate(arrays) for arrays in zip(*parts))
         batch = ExampleBatch.empty(count, self.max_prompt_len, self.max_gen_len, tokenizer=self.tokenizer)
@@ -316,7 +317,7 @@ class Dyck(AlgorithmicTask):
     ) -> None:
         self.pairs = BRACKETS[: check_int("num_kinds", num_kinds, 2, len(BRACKETS))]
         self.tokenizer = CharTokenizer("".join(self.pairs))
-        self.answer_symbols = "".join(close for _, close in self.pairs)
+        self.answer_symbols = "".join(pair[1] for pair in self.pairs)
         super().__init__(min_length, max_length, metric)
 
     def draw_candidates(self, rng: np.random.Generator, low: int, high: int, count: int) -> Candidates:
@@ -351,7 +352,7 @@ def _reversed(x: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 
 def _concatenated(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
     """Row-wise concatenation of padded id arrays: ``parts`` are ``(ids, lengths)`` pairs."""
-    lengths = sum(part_lengths for _, part_lengths in parts)
+    lengths = np.sum([part_lengths for _, part_lengths in parts], axis=0)
     joined = np.zeros((len(lengths), sum(symbols.shape[1] for symbols, _ in parts)), dtype=np.int64)
     offset = np.zeros(len(lengths), dtype=np.int64)
     for symbols, part_lengths in parts:

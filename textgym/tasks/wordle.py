@@ -23,7 +23,7 @@ WORD_LIST = "wordle_words.txt"
 def load_words() -> tuple[str, ...]:
     """The shipped word list, ``textgym/data/wordle_words.txt``: five-letter lower-case words, one a line, sorted
     and distinct (``#`` lines are comments). A malformed file raises ``ValueError`` naming the line."""
-    text = resources.files("textgym").joinpath("data", WORD_LIST).read_text(encoding="utf-8")
+    text = resources.files("textgym").joinpath("data").joinpath(WORD_LIST).read_text(encoding="utf-8")
     words = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
     for word in words:
         if len(word) != WORD_LENGTH or not set(word) <= set(LETTERS):
