@@ -78,9 +78,9 @@ def test_native_returns_exactly_what_sync_returns(env_id, num_envs, mode, reward
 
 
 @pytest.mark.parametrize("env_id", ["textgym/Copy-v0", "textgym/Addition-v0", "textgym/DuplicatedInput-v0"])
-def test_long_runs_match_sync_through_many_queue_and_stream_top_ups(env_id):
-    """Hundreds of episodes per sub-environment: examples drawn ahead in many batches, random values fetched in many
-    blocks, and a partial reset without a seed in between (the queue goes on) and with one (it starts over)."""
+def test_long_runs_match_sync_through_many_blocks_of_examples(env_id):
+    """Hundreds of episodes per sub-environment: examples drawn in many blocks, and a partial reset without a seed
+    in between (the queue goes on) and with one (it starts over)."""
     native, sync = pair(env_id, 3, AutoresetMode.SAME_STEP)
     assert_same(native.reset(seed=11), sync.reset(seed=11), "reset")
     rng = np.random.default_rng(11)

@@ -195,7 +195,7 @@ class TextGenEnv(TextGenBase, gym.Env[np.ndarray, np.int64]):
 
     ``reset(seed=s)`` seeds the environment's generator (``gymnasium.utils.seeding.np_random(s)``, as Gymnasium
     does); later resets without a seed go on with it. The episodes are a deterministic function of the seed: the
-    generator draws the task's examples in successive blocks of its ``block_size``
+    generator draws the task's examples in successive blocks of its ``block_size`` (of 1 with a curriculum)
     (:meth:`~textgym.task.Task.sample_batch`; one :meth:`~textgym.task.Task.sample` call per example for the tasks
     that draw one by one), the same ones a sub-environment of :class:`~textgym.vector_env.TextGenVectorEnv` seeded
     with ``s`` plays. The rules of an episode are those of :mod:`textgym.episodes`, played on one row.

@@ -174,11 +174,11 @@ class ExampleBatch:
 
         references = list(chain.from_iterable(example.reference_ids for example in examples))
         reference_lengths = np.fromiter(map(len, references), np.int64, len(references))
-        slots = (np.repeat(rows, counts), positions_in_groups(counts))
+        places = (np.repeat(rows, counts), positions_in_groups(counts))
         self.reference_ids[rows] = 0
         self.reference_lengths[rows] = -1
-        _write_left_aligned(self.reference_ids, slots, references, reference_lengths)
-        self.reference_lengths[slots] = reference_lengths
+        _write_left_aligned(self.reference_ids, places, references, reference_lengths)
+        self.reference_lengths[places] = reference_lengths
 
     def put(self, rows: np.ndarray, other: ExampleBatch) -> None:
         """Copy ``other``'s row ``k`` into row ``rows[k]`` (prompt and reference widths must match). Both batches

@@ -123,7 +123,7 @@ class Tokenizer:
 
     def decode_padded_batch(self, ids: np.ndarray) -> np.ndarray:
         """The texts of rows of symbol ids (as :meth:`encode` gives them) followed by ``<pad>`` s, unchecked: for
-        texts a task already encoded (an :class:`~textgym.task.ExampleBatch` holds them so)."""
+        texts a task already encoded (an :class:`~textgym.examples.ExampleBatch` holds them so)."""
         return self.decode_batch(ids, np.add.reduce(ids != self.pad_id, axis=1))
 
     def __repr__(self) -> str:

@@ -29,8 +29,9 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
     updates all sub-environments with array operations, and the task scores and masks all of them in one call of
     its batched methods (in numpy for the algorithmic tasks). Python code runs per sub-environment only for a task
     that scores, masks or reports a final info in Python, and, for a dialogue task, where an agent turn ends (the
-    task's simulated user replies). New examples come from an :class:`~textgym.example_queue.ExampleQueue`, which
-    draws each sub-environment's examples with its own generator, a block at a time.
+    task's simulated user replies), and where a sub-environment starts an episode with an empty block of examples:
+    new examples come from an :class:`~textgym.example_queue.ExampleQueue`, which draws each sub-environment's
+    examples with its own generator, a block at a time (one per call for the tasks that draw one by one).
 
     ``gym.make_vec("textgym/Copy-v0", num_envs=N)`` returns this class (it is every ID's ``vector_entry_point``);
     ``gym.make_vec(..., vectorization_mode="sync")`` gives ``SyncVectorEnv`` over ``TextGenEnv`` instead.
@@ -45,8 +46,7 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
 
     As in ``TextGenEnv``: sparse or dense rewards from the task's metric (dense: from its progress); a
     sub-environment terminates on ``<eos>``, when its conversation slots are full, or when a dialogue task's reply
-    ends the conversation, and is never truncated. Turns end and replies are appended by the rule of
-    :func:`~textgym.conversation.advance`, applied here with array operations.
+    ends the conversation, and is never truncated: the rules of :mod:`textgym.episodes`.
 
     ## Autoreset
 
@@ -86,7 +86,7 @@ class TextGenVectorEnv(TextGenBase, VectorEnv[np.ndarray, np.ndarray, np.ndarray
     ## Attributes
 
     Besides Gymnasium's: ``task``, ``tokenizer``, ``split``, ``reward_mode``, ``curriculum``, ``prompt_len`` (P),
-    ``gen_len`` (G) as in ``TextGenEnv``, and ``examples``, an :class:`~textgym.task.ExampleBatch` holding each
+    ``gen_len`` (G) as in ``TextGenEnv``, and ``examples``, an :class:`~textgym.examples.ExampleBatch` holding each
     sub-environment's current example (also as padded id arrays).
 
     ## Errors

@@ -41,7 +41,7 @@ class GuessingGame(DialogueTask):
     ## Secrets, questions, replies
 
     The user holds one of ``secrets``; an episode's example has the secret's text as its reference and its index
-    as ``meta["secret"]``. Splits are disjoint by the secret (a hash of its text, :func:`~textgym.task.split_of`),
+    as ``meta["secret"]``. Splits are disjoint by the secret (a hash of its text, :func:`~textgym.splits.split_of`),
     so no held-out secret is ever the answer of a training episode. ``questions`` lists every well-formed agent
     turn; anything else gets :data:`~textgym.tasks.dialogue.MALFORMED`. The answer to question ``q`` when the
     secret is ``s`` is the reply ``replies[outcomes(q, s)]``; question ``winning_questions[s]`` wins for ``s``; a
