@@ -31,7 +31,8 @@ class Agent(ABC):
     - ``learn(env, total_steps, callback=None) -> self``: train for ``total_steps`` more environment steps
       (calling it again continues training; ``num_env_steps`` counts them all);
     - ``predict(obs, deterministic=True) -> actions``: actions for a batch of observations, shape ``(N,)``;
-    - ``save(path)`` and ``load(path) -> self``: everything needed to predict again, in one file.
+    - ``save(path)`` and the class method ``load(path) -> agent``: everything needed to predict again, in one file,
+      and a new agent restored from it (as Stable-Baselines3's ``PPO.load(path)``).
 
     Args:
         seed: seeds every source of randomness the agent owns.
@@ -53,9 +54,14 @@ class Agent(ABC):
     def save(self, path: str | Path) -> None:
         """Write the agent to ``path``."""
 
+    @classmethod
     @abstractmethod
-    def load(self, path: str | Path) -> Agent:
-        """Restore the agent saved at ``path`` into this one and return it."""
+    def load(cls, path: str | Path) -> Agent:
+        """A new agent restored from the file ``path`` that :meth:`save` wrote.
+
+        Args:
+            path: the file.
+        """
 
 
 class CheckpointError(ValueError):
@@ -108,6 +114,26 @@ def _has_type(value: Any, hint: Any) -> bool:
     if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
         return isinstance(value, (tuple, list)) and all(_has_type(item, args[0]) for item in value)
     return isinstance(value, origin or hint)
+
+
+def make_config(config_class: type, options: dict[str, Any]) -> Any:
+    """``config_class(**options)``, with ``ValueError`` naming an unknown option and listing the valid ones (and,
+    for an option of a nested config, such as a model size given flat, where it goes).
+
+    Args:
+        config_class: a dataclass.
+        options: its fields' values by name.
+    """
+    names = [field.name for field in dataclasses.fields(config_class)]
+    unknown = sorted(set(options) - set(names))
+    if unknown:
+        message = f"unknown option(s) {unknown} for {config_class.__name__}; valid options: {names}"
+        for name, hint in typing.get_type_hints(config_class).items():
+            nested = [field.name for field in dataclasses.fields(hint)] if dataclasses.is_dataclass(hint) else []
+            if inner := [option for option in unknown if option in nested]:
+                message += f"; {inner} are options of {hint.__name__}: give them as {name}={{...}}"
+        raise ValueError(message)
+    return config_class(**options)
 
 
 def check_option_types(config: Any) -> None:

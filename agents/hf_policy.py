@@ -1,6 +1,6 @@
 """HFPolicy: a Hugging Face Transformers causal language model as the policy of ``pg`` and ``supervised``.
 
-``make_agent("pg", policy="hf", model=...)`` uses it in place of the built-in
+``make_agent("pg", policy="hf", hf_model=...)`` uses it in place of the built-in
 :class:`~textgym.agents.transformer.TransformerPolicy`. The model reads the same sequences (prompt slots, ``<bos>``,
 generated slots; ``<bos>`` is ``<eos>``, id 1, so the model needs no id of its own), with the model's own KV cache
 for generation, and a value head on its last hidden states. Its vocabulary must hold the environment's ids: give

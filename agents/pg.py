@@ -39,7 +39,7 @@ import torch.nn.functional as F
 
 from textgym.agents.base import Callback, EnvLike, check_total_steps
 from textgym.agents.envs import as_vector_env
-from textgym.agents.supervised import action_logits, supervised_update, used_width, used_widths
+from textgym.agents.supervised import supervised_update, used_width, used_widths
 from textgym.agents.torch_agent import (
     BudgetSchedule,
     PolicyConfig,
@@ -57,7 +57,7 @@ BASELINES = ("none", "mean", "value", "loo", "greedy", "batch")
 
 @dataclass
 class PGConfig(PolicyConfig):
-    """Hyper-parameters of :class:`PolicyGradientAgent` (model sizes: see :class:`PolicyConfig`).
+    """Hyper-parameters of :class:`PolicyGradientAgent` (the model: see :class:`PolicyConfig`).
 
     Args:
         num_envs: episodes generated per update (rows of the vector environment).
@@ -499,7 +499,7 @@ class PolicyGradientAgent(TransformerAgent):
         if self.reference is None:
             return None
         width = used_width(rollout.own[rows])
-        logits, _ = action_logits(self.reference, rollout.prompts[rows], rollout.slots[rows, :width])
+        logits, _ = self.reference.teacher_forced(rollout.prompts[rows], rollout.slots[rows, :width])
         log_policy = torch.zeros(len(rollout.own), width, logits.shape[-1], device=self.device)
         log_policy[rows] = F.log_softmax(logits / self.config.temperature, dim=-1)
         return log_policy
@@ -517,7 +517,7 @@ class PolicyGradientAgent(TransformerAgent):
         width = used_width(own)  # the minibatch's longest episode: no compute on the empty slots after it
         columns = slice(0, width)
         own, slots = own[:, columns], rollout.slots[rows, columns]
-        logits, values = action_logits(self.model, rollout.prompts[rows], slots)
+        logits, values = self.model.teacher_forced(rollout.prompts[rows], slots)
         log_policy = F.log_softmax(logits / c.temperature, dim=-1)
         logprobs = log_policy.gather(2, slots[..., None]).squeeze(-1)
         ratio = torch.exp(logprobs - rollout.logprobs[rows, columns])

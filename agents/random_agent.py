@@ -41,8 +41,13 @@ class RandomAgent(Agent):
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps({"seed": self.seed, "vocab_size": self.vocab_size}))
 
-    def load(self, path: str | Path) -> RandomAgent:
-        with reading_checkpoint(path, type(self).__name__):
+    @classmethod
+    def load(cls, path: str | Path) -> RandomAgent:
+        """A new agent with the seed and vocabulary size saved at ``path``.
+
+        Args:
+            path: the file :meth:`save` wrote.
+        """
+        with reading_checkpoint(path, cls.__name__):
             state = json.loads(Path(path).read_text())
-            self.__init__(seed=state["seed"], vocab_size=state["vocab_size"])
-        return self
+            return cls(seed=state["seed"], vocab_size=state["vocab_size"])

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -41,13 +41,14 @@ from textgym.agents.base import (
     batch_observations,
     check_option_types,
     check_total_steps,
+    make_config,
     reading_checkpoint,
 )
 from textgym.agents.sb3_checkpoint import safe_custom_objects
 from textgym.agents.sb3_vec_env import TextGenSB3VecEnv
-from textgym.agents.torch_agent import PolicyConfig
+from textgym.agents.torch_agent import nested_options
 from textgym.agents.training_log import checked_log_dir
-from textgym.agents.transformer import TransformerConfig, TransformerPolicy
+from textgym.agents.transformer import ModelConfig, TransformerConfig, TransformerPolicy
 
 AGENT_STATE_FILE = "textgym_agent.json"
 """The entry that :meth:`SB3Agent.save` adds to SB3's zip file: the agent's seed, options and action mask."""
@@ -162,11 +163,7 @@ class SB3Agent(Agent):
 
     def __init__(self, seed: int = 0, **options: Any) -> None:
         super().__init__(seed)
-        fields = [field.name for field in dataclasses.fields(self.config_class)]
-        unknown = sorted(set(options) - set(fields))
-        if unknown:
-            raise ValueError(f"unknown option(s) {unknown} for {type(self).__name__}; it takes {fields}")
-        self.config = self.config_class(**options)
+        self.config = make_config(self.config_class, options)
         self.model: BaseAlgorithm | None = None
         self._env: EnvSpec | None = None
 
@@ -197,7 +194,9 @@ class SB3Agent(Agent):
 
     def predict(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
         if self.model is None:
-            raise RuntimeError(f"{type(self).__name__}.predict needs a model: call learn(env, ...) or load(path) first")
+            raise RuntimeError(
+                f"{type(self).__name__}.predict needs a model: call learn(env, ...) first, or make it with load(path)"
+            )
         actions, _ = self.model.predict(batch_observations(obs), deterministic=deterministic)
         return np.asarray(actions, dtype=np.int64).reshape(-1)
 
@@ -209,21 +208,26 @@ class SB3Agent(Agent):
         with zipfile.ZipFile(path, "a") as archive:
             archive.writestr(AGENT_STATE_FILE, json.dumps(self._state()))
 
-    def load(self, path: str | Path) -> SB3Agent:
-        """Restore the agent saved at ``path``, reading its pickled entries as data only
-        (:func:`~textgym.agents.sb3_checkpoint.safe_custom_objects`); :class:`~textgym.agents.base.CheckpointError`
-        naming the file when it holds no such agent or holds code."""
-        with reading_checkpoint(path, type(self).__name__):
+    @classmethod
+    def load(cls, path: str | Path) -> SB3Agent:
+        """A new agent restored from the file ``path`` that :meth:`save` wrote (on the device it was saved with),
+        its pickled entries read as data only (:func:`~textgym.agents.sb3_checkpoint.safe_custom_objects`);
+        :class:`~textgym.agents.base.CheckpointError` naming the file when it holds no such agent or holds code.
+
+        Args:
+            path: the file.
+        """
+        with reading_checkpoint(path, cls.__name__):
             with zipfile.ZipFile(path) as archive:
                 state = json.loads(archive.read(AGENT_STATE_FILE))
-            self.__init__(seed=state["seed"], **state["config"])
-            self._restore(state)
+            agent = cls(seed=state["seed"], **nested_options(state["config"]))
+            agent._restore(state)
             custom_objects = safe_custom_objects(path)
             with open(path, "rb") as file:
-                self.model = self.algorithm.load(file, device=self.config.device, custom_objects=custom_objects)
-            self.model.tensorboard_log = self.config.log_dir
-            self.num_env_steps = self.model.num_timesteps
-        return self
+                agent.model = cls.algorithm.load(file, device=agent.config.device, custom_objects=custom_objects)
+            agent.model.tensorboard_log = agent.config.log_dir
+            agent.num_env_steps = agent.model.num_timesteps
+        return agent
 
     def _build_model(self, vec_env: VecEnv) -> BaseAlgorithm:
         options = dataclasses.asdict(self.config)
@@ -315,13 +319,16 @@ class MaskablePPOAgent(SB3Agent):
 
 @dataclass
 class TransformerPPOConfig(PPOConfig):
-    """PPO's hyper-parameters plus the Transformer's sizes (the ``pg`` agent's defaults, so that the two agents
-    differ in the algorithm only); ``net_arch`` sizes SB3's policy and value heads on top of the features."""
+    """PPO's hyper-parameters plus the Transformer's sizes, ``model`` (a
+    :class:`~textgym.agents.transformer.ModelConfig` or a dict of its fields; the ``pg`` agent's defaults, so that
+    the two agents differ in the algorithm only); ``net_arch`` sizes SB3's policy and value heads on top of the
+    features."""
 
-    d_model: int = PolicyConfig.d_model
-    n_heads: int = PolicyConfig.n_heads
-    n_layers: int = PolicyConfig.n_layers
-    d_ff: int = PolicyConfig.d_ff
+    model: ModelConfig = field(default_factory=ModelConfig)
+
+    def __post_init__(self) -> None:
+        self.model = ModelConfig.of(self.model)
+        super().__post_init__()
 
 
 class TransformerFeaturesExtractor(BaseFeaturesExtractor):
@@ -334,21 +341,18 @@ class TransformerFeaturesExtractor(BaseFeaturesExtractor):
     Args:
         observation_space: the environment's ``MultiDiscrete([V] * (P + G))``.
         prompt_len: P, the prompt slots.
-        d_model, n_heads, n_layers, d_ff: the Transformer's sizes.
+        **model: the Transformer's sizes, fields of :class:`~textgym.agents.transformer.ModelConfig` (SB3 saves
+            them with the policy; a checkpoint from before ``dropout`` and ``positions`` were options names the
+            other four only).
     """
 
-    def __init__(
-        self,
-        observation_space: spaces.MultiDiscrete,
-        prompt_len: int,
-        d_model: int,
-        n_heads: int,
-        n_layers: int,
-        d_ff: int,
-    ) -> None:
-        super().__init__(observation_space, features_dim=d_model)
-        self.vocab_size, self.slots = int(observation_space.nvec[0]), len(observation_space.nvec)
-        config = TransformerConfig(self.vocab_size, prompt_len, self.slots + 1, d_model, n_heads, n_layers, d_ff)
+    def __init__(self, observation_space: spaces.MultiDiscrete, prompt_len: int, **model: Any) -> None:
+        slots = len(observation_space.nvec)
+        config = TransformerConfig(
+            vocab_size=int(observation_space.nvec[0]), prompt_len=prompt_len, max_len=slots + 1, **model
+        )
+        super().__init__(observation_space, features_dim=config.d_model)
+        self.vocab_size, self.slots = config.vocab_size, slots
         self.transformer = TransformerPolicy(config)
 
     def forward(self, observations: torch.Tensor) -> torch.Tensor:
@@ -362,15 +366,14 @@ class TransformerPPOAgent(SB3Agent):
 
     algorithm = PPO
     config_class = TransformerPPOConfig
-    policy_options = (*SB3Agent.policy_options, "d_model", "n_heads", "n_layers", "d_ff")
+    policy_options = (*SB3Agent.policy_options, "model")
 
     def _policy_kwargs(self, vec_env: VecEnv) -> dict[str, Any]:
-        c = self.config
-        sizes = {"d_model": c.d_model, "n_heads": c.n_heads, "n_layers": c.n_layers, "d_ff": c.d_ff}
+        prompt_len = vec_env.get_attr("task")[0].max_prompt_len
         return {
             **super()._policy_kwargs(vec_env),
             "features_extractor_class": TransformerFeaturesExtractor,
-            "features_extractor_kwargs": {"prompt_len": vec_env.get_attr("task")[0].max_prompt_len, **sizes},
+            "features_extractor_kwargs": {"prompt_len": prompt_len, **dataclasses.asdict(self.config.model)},
             "share_features_extractor": True,
         }
 

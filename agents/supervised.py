@@ -48,17 +48,6 @@ def demonstration_batch(
     return tuple(torch.as_tensor(array, device=device) for array in (prompts, slots, own))
 
 
-def action_logits(
-    model: SequencePolicy, prompts: torch.Tensor, slots: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Logits ``(B, G, V)`` and values ``(B, G)`` at every answer (or conversation) slot, with ``slots`` ``(B, G)``
-    fed in (teacher forcing): slot ``t``'s logits see the prompt and ``slots[:, :t]``."""
-    P, G = model.config.prompt_len, slots.shape[1]
-    bos = torch.full((len(prompts), 1), model.bos_id, dtype=prompts.dtype, device=prompts.device)
-    hidden = model.hidden_states(torch.cat([prompts, bos, slots[:, : G - 1]], dim=1))
-    return model.heads(hidden[:, P:])  # no logits at the prompt's positions: no loss reads them
-
-
 def used_widths(own: torch.Tensor) -> torch.Tensor:
     """Each row's slot columns up to the last one it typed in, ``(B,)`` for ``own`` ``(B, G)`` (0 for a row that
     typed nothing)."""
@@ -77,7 +66,7 @@ def teacher_forcing_loss(model: SequencePolicy, task: Task, examples: Sequence[E
     prompts, slots, own = demonstration_batch(task, examples, next(model.parameters()).device)
     width = used_width(own)
     slots, own = slots[:, :width], own[:, :width]
-    logits, _ = action_logits(model, prompts, slots)
+    logits, _ = model.teacher_forced(prompts, slots)
     loss = F.cross_entropy(logits[own], slots[own])
     return loss, int(own.sum())
 
@@ -100,7 +89,7 @@ def supervised_update(
 
 @dataclass
 class SupervisedConfig(PolicyConfig):
-    """Hyper-parameters of :class:`SupervisedAgent` (model sizes: see :class:`PolicyConfig`).
+    """Hyper-parameters of :class:`SupervisedAgent` (the model: see :class:`PolicyConfig`).
 
     Args:
         batch_size: examples per update.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -13,23 +13,27 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from textgym.agents.base import Agent, CheckpointError, batch_observations, check_option_types, reading_checkpoint
+from textgym.agents.base import (
+    Agent,
+    CheckpointError,
+    batch_observations,
+    check_option_types,
+    make_config,
+    reading_checkpoint,
+)
 from textgym.agents.training_log import TrainingLog, checked_log_dir
-from textgym.agents.transformer import SequencePolicy, TransformerConfig, TransformerPolicy
+from textgym.agents.transformer import ModelConfig, SequencePolicy, TransformerConfig, TransformerPolicy
 from textgym.task import Task
 
 
 @dataclass
 class PolicyConfig:
-    """Model size and placement, shared by every agent that trains a Transformer policy.
+    """The model and its placement, shared by every agent that trains a Transformer policy.
 
     Args:
-        d_model: width of the residual stream.
-        n_heads: attention heads.
-        n_layers: Transformer blocks.
-        d_ff: feed-forward width.
-        dropout: dropout rate.
-        positions: ``"sinusoidal"`` (added to the embeddings) or ``"rotary"`` (RoPE on queries and keys).
+        model: the built-in Transformer's sizes and position encoding, a
+            :class:`~textgym.agents.transformer.ModelConfig` or a dict of its fields
+            (``model={"n_layers": 3, "positions": "rotary"}``; the fields not given keep their defaults).
         precision: ``"fp32"`` or ``"bf16"`` (bfloat16 autocast in the Transformer blocks; see
             :class:`~textgym.agents.transformer.TransformerConfig`).
         mask_actions: restrict the policy to the task's answer tokens and ``<eos>`` (``<eot>`` too in a dialogue:
@@ -38,35 +42,49 @@ class PolicyConfig:
         device: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
         log_dir: where the training metrics go as they come, a CSV file per stream and TensorBoard scalars
             (:class:`~textgym.agents.training_log.TrainingLog`; needs ``textgym[tensorboard]``); ``None``: nowhere.
-        policy: ``"transformer"`` (the built-in model, sized by the options above) or ``"hf"`` (a Hugging Face
+        policy: ``"transformer"`` (the built-in model, sized by ``model``) or ``"hf"`` (a Hugging Face
             Transformers causal LM, :class:`~textgym.agents.hf_policy.HFPolicy`; needs ``textgym[hf]``).
-        model: with ``policy="hf"``, the model: a local directory of a saved model (its weights are loaded; nothing
-            is downloaded) or of a ``config.json``, a JSON configuration file, or the configuration as a dict with
-            ``model_type`` (a new, randomly initialised model). Its vocabulary must hold the task's ids.
+        hf_model: with ``policy="hf"``, the model: a local directory of a saved model (its weights are loaded;
+            nothing is downloaded) or of a ``config.json``, a JSON configuration file, or the configuration as a
+            dict with ``model_type`` (a new, randomly initialised model). Its vocabulary must hold the task's ids.
     """
 
-    d_model: int = 128
-    n_heads: int = 4
-    n_layers: int = 2
-    d_ff: int = 512
-    dropout: float = 0.0
-    positions: str = "sinusoidal"
+    model: ModelConfig = field(default_factory=ModelConfig)
     precision: str = "fp32"
     mask_actions: bool = False
     device: str = "auto"
     log_dir: str | None = None
     policy: str = "transformer"
-    model: str | dict | None = None
+    hf_model: str | dict | None = None
 
     def __post_init__(self) -> None:
+        self.model = ModelConfig.of(self.model)
         check_option_types(self)
         self.log_dir = checked_log_dir(self.log_dir)
         if self.policy not in POLICIES:
             raise ValueError(f"unknown policy {self.policy!r}; expected one of {POLICIES}")
-        if (self.policy == "hf") != (self.model is not None):
+        if (self.policy == "hf") != (self.hf_model is not None):
             raise ValueError(
-                f"policy='hf' takes a model (a directory, a JSON file or a dict), got model={self.model!r}"
+                f"policy='hf' takes an hf_model (a directory, a JSON file or a dict), got hf_model={self.hf_model!r}"
             )
+
+
+def nested_options(saved: dict[str, Any]) -> dict[str, Any]:
+    """The options of a config saved in a checkpoint, in today's layout. A checkpoint written before the model's
+    sizes were nested holds them flat (``d_model``, ..., ``positions``) and, for ``pg`` and ``supervised``, the
+    Hugging Face model as ``model``: those become ``model={...}`` and ``hf_model``. Today's layout is returned
+    as it is.
+
+    Args:
+        saved: the saved config's fields by name.
+    """
+    sizes = [field.name for field in dataclasses.fields(ModelConfig)]
+    if not any(name in saved for name in sizes):
+        return saved
+    options = {name: value for name, value in saved.items() if name not in sizes}
+    if "model" in options:
+        options["hf_model"] = options.pop("model")
+    return {**options, "model": {name: saved[name] for name in sizes if name in saved}}
 
 
 LR_SCHEDULES = ("constant", "linear", "cosine")
@@ -160,15 +178,6 @@ def task_of(env: gym.vector.VectorEnv) -> Task:
     return task
 
 
-def make_config(config_class: type, options: dict[str, Any]) -> Any:
-    """``config_class(**options)``, with ``ValueError`` naming an unknown option and listing the valid ones."""
-    names = [field.name for field in dataclasses.fields(config_class)]
-    unknown = sorted(set(options) - set(names))
-    if unknown:
-        raise ValueError(f"unknown option(s) {unknown} for {config_class.__name__}; valid options: {names}")
-    return config_class(**options)
-
-
 class TransformerAgent(Agent):
     """Base of the agents that train a :class:`TransformerPolicy` or, with ``policy="hf"``, an :class:`HFPolicy`.
 
@@ -211,12 +220,7 @@ class TransformerAgent(Agent):
             vocab_size=task.tokenizer.vocab_size,
             prompt_len=task.max_prompt_len,
             max_len=task.max_prompt_len + 1 + task.max_gen_len,
-            d_model=c.d_model,
-            n_heads=c.n_heads,
-            n_layers=c.n_layers,
-            d_ff=c.d_ff,
-            dropout=c.dropout,
-            positions=c.positions,
+            **dataclasses.asdict(c.model),
             precision=c.precision,
             actions=tuple(int(i) for i in np.flatnonzero(task.answer_mask())) if c.mask_actions else None,
         )
@@ -230,16 +234,18 @@ class TransformerAgent(Agent):
 
     def new_model(self, model_config: TransformerConfig, hf_config: dict | None = None) -> SequencePolicy:
         """A new policy model of the agent's ``policy`` on the device (``hf_config``: the configuration of a saved
-        Hugging Face model, instead of the ``model`` option)."""
+        Hugging Face model, instead of the ``hf_model`` option)."""
         if self.config.policy == "hf":
             from textgym.agents.hf_policy import HFPolicy, build_hf_model
 
-            return HFPolicy(build_hf_model(hf_config or self.config.model), model_config).to(self.device)
+            return HFPolicy(build_hf_model(hf_config or self.config.hf_model), model_config).to(self.device)
         return TransformerPolicy(model_config).to(self.device)
 
     def predict(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
         if self.model is None:
-            raise RuntimeError(f"{type(self).__name__} has no model yet: call learn(env, ...) or load(path) first")
+            raise RuntimeError(
+                f"{type(self).__name__} has no model yet: call learn(env, ...) first, or make it with load(path)"
+            )
         obs = batch_observations(obs)
         expected = self.model.config.prompt_len + self.model.config.gen_len
         if obs.shape[1] != expected:
@@ -267,22 +273,28 @@ class TransformerAgent(Agent):
             path,
         )
 
-    def load(self, path: str | Path) -> TransformerAgent:
-        """Restore the agent saved at ``path`` (keeping this agent's device);
-        :class:`~textgym.agents.base.CheckpointError` naming the file when it holds no such agent."""
-        name = type(self).__name__
-        device = self.config.device
+    @classmethod
+    def load(cls, path: str | Path, device: str = "auto") -> TransformerAgent:
+        """A new agent restored from the file ``path`` that :meth:`save` wrote, ready to predict and to go on
+        learning; :class:`~textgym.agents.base.CheckpointError` naming the file when it holds no such agent. A
+        checkpoint of an older layout (model sizes saved flat) loads too (:func:`nested_options`).
+
+        Args:
+            path: the file.
+            device: where the model goes (the ``device`` option; not the one it was saved from).
+        """
+        name = cls.__name__
         with reading_checkpoint(path, name):
             state = torch.load(path, map_location="cpu", weights_only=True)
             if not isinstance(state, dict) or state.get("agent") != name:
                 held = state.get("agent") if isinstance(state, dict) else type(state).__name__
                 raise CheckpointError(f"{str(path)!r} holds a {held}, not a {name}")
-            self.__init__(seed=state["seed"], **{**state["config"], "device": device})
-            self.model = self.new_model(TransformerConfig(**state["model_config"]), state.get("hf_config"))
-            self.model.load_state_dict(state["model"])
-            self.num_env_steps = state["num_env_steps"]
-            self.restore_training_state(state["training"])
-        return self
+            agent = cls(seed=state["seed"], **{**nested_options(state["config"]), "device": device})
+            agent.model = agent.new_model(TransformerConfig(**state["model_config"]), state.get("hf_config"))
+            agent.model.load_state_dict(state["model"])
+            agent.num_env_steps = state["num_env_steps"]
+            agent.restore_training_state(state["training"])
+        return agent
 
     def training_state(self) -> dict[str, Any]:
         """What ``learn`` keeps between calls besides the model (optimizers, counters, random states), for

@@ -9,13 +9,17 @@ The whole model is in this file. It reads the environment's fixed observation la
 Prompt slots keep their pads, so the model sees where the prompt ends, and every answer position ``t`` sits at
 the same sequence position ``P + 1 + t`` in every episode. The logits at position ``P + t`` choose answer token
 ``t``. ``<bos>`` is one extra embedding row (id ``V``) that the policy never emits; neither does it emit
-``<pad>``, which is not part of any text.
+``<pad>``, which is not part of any text. :meth:`SequencePolicy.sequence` builds that layout (the one place
+that puts ``<bos>`` in).
 
 Two ways to run it:
 
-- :meth:`TransformerPolicy.forward` over whole sequences (training, evaluation from observations);
+- :meth:`TransformerPolicy.forward` over whole sequences; :meth:`SequencePolicy.teacher_forced` over given answer
+  slots (the training losses of ``supervised`` and ``pg``), :meth:`SequencePolicy.features` from observations;
 - :meth:`TransformerPolicy.prefill` then :meth:`TransformerPolicy.step` with a :class:`KVCache` (generation):
   each new token costs one incremental step that attends to the cached keys and values.
+
+Its sizes are a :class:`ModelConfig`, the ``model`` option of the agents that train it.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from textgym.agents.base import check_option_types, make_config
+
 POSITION_ENCODINGS = ("sinusoidal", "rotary")
 PRECISIONS = ("fp32", "bf16")
 
@@ -36,14 +42,13 @@ MASKED_LOGIT = -1e9
 entropies and KL divergences."""
 
 
-@dataclass
-class TransformerConfig:
-    """Sizes of a :class:`TransformerPolicy`.
+@dataclass(kw_only=True)
+class ModelConfig:
+    """The Transformer's sizes and position encoding: the ``model`` option of the agents that train one, declared
+    here once (``make_agent("pg", model={"n_layers": 3, "positions": "rotary"})``; the fields not given keep these
+    defaults).
 
     Args:
-        vocab_size: V, the environment's vocabulary (actions ``0 .. V-1``); the model adds ``<bos>`` as id V.
-        prompt_len: P, the observation's prompt slots.
-        max_len: the longest sequence the model reads: ``P + 1 + G`` for G generation slots.
         d_model: width of the residual stream.
         n_heads: attention heads; must divide ``d_model``.
         n_layers: Transformer blocks.
@@ -51,6 +56,51 @@ class TransformerConfig:
         dropout: dropout rate in attention and feed-forward outputs (0 for RL by default).
         positions: ``"sinusoidal"`` (the fixed encoding added to the token embeddings) or ``"rotary"`` (the same
             frequencies rotating queries and keys, RoPE, so attention depends on relative offsets).
+    """
+
+    d_model: int = 128
+    n_heads: int = 4
+    n_layers: int = 2
+    d_ff: int = 512
+    dropout: float = 0.0
+    positions: str = "sinusoidal"
+
+    def __post_init__(self) -> None:
+        check_option_types(self)
+        for name in ("d_model", "n_heads", "n_layers", "d_ff"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{type(self).__name__}.{name} must be a positive integer, got {getattr(self, name)}")
+        if self.d_model % self.n_heads:
+            raise ValueError(f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.positions not in POSITION_ENCODINGS:
+            raise ValueError(f"unknown positions {self.positions!r}; expected one of {POSITION_ENCODINGS}")
+
+    @classmethod
+    def of(cls, options: ModelConfig | dict[str, Any]) -> ModelConfig:
+        """The ``model`` option as a :class:`ModelConfig`: one already, or a dict of its fields (``ValueError``
+        naming an unknown one, ``TypeError`` for anything else).
+
+        Args:
+            options: the option's value.
+        """
+        if isinstance(options, dict):
+            return make_config(cls, options)
+        if not isinstance(options, ModelConfig):
+            raise TypeError(f"option 'model' must be a ModelConfig or a dict of its fields, got {options!r}")
+        return options
+
+
+@dataclass(kw_only=True)
+class TransformerConfig(ModelConfig):
+    """Everything a :class:`TransformerPolicy` is built from: its sizes (:class:`ModelConfig`), the observation
+    layout of the task, the actions and the precision.
+
+    Args:
+        vocab_size: V, the environment's vocabulary (actions ``0 .. V-1``); the model adds ``<bos>`` as id V.
+        prompt_len: P, the observation's prompt slots.
+        max_len: the longest sequence the model reads: ``P + 1 + G`` for G generation slots.
         actions: the token ids the policy may emit (``None``: every id but ``<pad>``); the others get
             :data:`MASKED_LOGIT`, so sampling, greedy decoding, log-probabilities, entropies and KL divergences
             all see the policy restricted to these.
@@ -62,35 +112,21 @@ class TransformerConfig:
     vocab_size: int
     prompt_len: int
     max_len: int
-    d_model: int = 128
-    n_heads: int = 4
-    n_layers: int = 2
-    d_ff: int = 512
-    dropout: float = 0.0
-    positions: str = "sinusoidal"
     actions: tuple[int, ...] | None = None
     precision: str = "fp32"
 
     def __post_init__(self) -> None:
-        for name in ("vocab_size", "prompt_len", "max_len", "d_model", "n_heads", "n_layers", "d_ff"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"TransformerConfig.{name} must be a positive integer, got {value!r}")
-        if self.d_model % self.n_heads:
-            raise ValueError(f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})")
+        super().__post_init__()
+        for name in ("vocab_size", "prompt_len", "max_len"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"TransformerConfig.{name} must be a positive integer, got {getattr(self, name)}")
         if self.max_len <= self.prompt_len:
             raise ValueError(f"max_len ({self.max_len}) must exceed prompt_len ({self.prompt_len})")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
-        if self.positions not in POSITION_ENCODINGS:
-            raise ValueError(f"unknown positions {self.positions!r}; expected one of {POSITION_ENCODINGS}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"unknown precision {self.precision!r}; expected one of {PRECISIONS}")
         if self.actions is not None:
             actions = tuple(self.actions)
-            if not actions or any(
-                isinstance(a, bool) or not isinstance(a, int) or not 0 < a < self.vocab_size for a in actions
-            ):
+            if not actions or any(not 0 < a < self.vocab_size for a in actions):
                 raise ValueError(
                     f"actions must be a non-empty sequence of token ids in [1, {self.vocab_size}), got {self.actions!r}"
                 )
@@ -257,11 +293,33 @@ class SequencePolicy(nn.Module):
         """Logits ``(B, T, V)`` and values ``(B, T)`` for token sequences ``(B, T)`` that start at position 0."""
         return self.heads(self.hidden_states(tokens))
 
+    def sequence(self, prompt_slots: torch.Tensor, slots: torch.Tensor | None = None) -> torch.Tensor:
+        """The model's input: the prompt slots, ``<bos>``, then the answer (or conversation) slots. The one place
+        that puts ``<bos>`` in.
+
+        Args:
+            prompt_slots: ``(B, P)``.
+            slots: ``(B, T)`` slots after ``<bos>``; ``None``: none (the start of generation).
+        """
+        bos = torch.full((len(prompt_slots), 1), self.bos_id, dtype=prompt_slots.dtype, device=prompt_slots.device)
+        return torch.cat([prompt_slots, bos] if slots is None else [prompt_slots, bos, slots], dim=1)
+
     def sequence_from_observation(self, obs: torch.Tensor) -> torch.Tensor:
         """The model's input for observations ``(B, P + G)``: prompt slots, ``<bos>``, generated slots."""
         P = self.config.prompt_len
-        bos = torch.full((obs.shape[0], 1), self.bos_id, dtype=obs.dtype, device=obs.device)
-        return torch.cat([obs[:, :P], bos, obs[:, P:]], dim=1)
+        return self.sequence(obs[:, :P], obs[:, P:])
+
+    def teacher_forced(self, prompt_slots: torch.Tensor, slots: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits ``(B, T, V)`` and values ``(B, T)`` at every answer (or conversation) slot with ``slots`` fed in
+        (teacher forcing): slot ``t``'s logits see the prompt and ``slots[:, :t]``. By causality the first slots'
+        outputs do not depend on the slots after them, so training may cut the columns no loss reads.
+
+        Args:
+            prompt_slots: ``(B, P)``.
+            slots: ``(B, T)``, ``T`` at most G.
+        """
+        hidden = self.hidden_states(self.sequence(prompt_slots, slots[:, :-1]))
+        return self.heads(hidden[:, self.config.prompt_len :])  # none at the prompt's positions: no loss reads them
 
     def compute_precision(self, device: torch.device) -> torch.autocast:
         """The autocast region the model runs in: bfloat16 when ``config.precision`` is ``"bf16"``, else off."""
@@ -271,8 +329,7 @@ class SequencePolicy(nn.Module):
         """Start generation: read the prompt slots ``(B, P)`` and ``<bos>``; return the logits and values that
         choose the first answer token, and the cache."""
         cache = self.new_cache(prompt_slots.shape[0])
-        bos = torch.full((prompt_slots.shape[0], 1), self.bos_id, dtype=prompt_slots.dtype, device=prompt_slots.device)
-        logits, values = self.extend(torch.cat([prompt_slots, bos], dim=1), cache)
+        logits, values = self.extend(self.sequence(prompt_slots), cache)
         return logits, values, cache
 
     def step(self, tokens: torch.Tensor, cache: Any) -> tuple[torch.Tensor, torch.Tensor]:

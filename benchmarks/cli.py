@@ -2,7 +2,7 @@
 
 ``textgym-bench`` alone runs the ``quick`` suite with one worker per core and prints the summary table.
 ``textgym-bench perf-env ...`` and ``textgym-bench perf-agent ...`` run the throughput benchmarks
-(:mod:`textgym.benchmarks.perf_env`, :mod:`textgym.benchmarks.perf_agent`) with the options that follow.
+(:mod:`textgym.benchmarks.perf.env`, :mod:`textgym.benchmarks.perf.agent`) with the options that follow.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from textgym.benchmarks.results import ResultsDirectoryError
 from textgym.benchmarks.runner import run_suite
 from textgym.benchmarks.suite import SuiteError, load_suite
 
-PERF_COMMANDS = {"perf-env": "textgym.benchmarks.perf_env", "perf-agent": "textgym.benchmarks.perf_agent"}
+PERF_COMMANDS = {"perf-env": "textgym.benchmarks.perf.env", "perf-agent": "textgym.benchmarks.perf.agent"}
 """Subcommands that run a throughput benchmark instead of a suite: name -> module with a ``main(argv)``."""
 
 

@@ -244,13 +244,3 @@ def read_results(path: Path) -> list[dict[str, Any]]:
             raise ValueError(f"{path}:{number}: not a trial record: {problem}")
         records.append(record)
     return records
-
-
-def target_lines(targets: list[dict[str, Any]]) -> list[str]:
-    """One line per target of a throughput benchmark: its name, measured value (``None``: could not be measured),
-    goal and whether it is met."""
-    lines = []
-    for t in targets:
-        value = "not measured" if t["value"] is None else f"{t['value']:.2f}"
-        lines.append(f"target {t['name']}: {value} (goal {t['goal']:g}) {'met' if t['met'] else 'NOT met'}")
-    return lines

@@ -78,10 +78,27 @@ class TrialSpec:
 
     @property
     def key(self) -> str:
-        """A file-name-safe name, unique for these settings: readable parts and a hash of all of them."""
-        digest = hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:10]
+        """A file-name-safe name, unique for these settings: readable parts and a hash of all of them. The hash
+        reads the agent's nested ``model`` options as the flat options they were before they were nested
+        (:func:`hashed_options`), so that the trials finished then keep their keys."""
+        settings = {**self.to_dict(), "agent_options": hashed_options(self.agent_options)}
+        digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
         readable = f"{self.env_name}__{self.agent_label}__seed{self.seed}"
         return f"{re.sub(r'[^A-Za-z0-9._-]+', '_', readable)}__{digest}"
+
+
+def hashed_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Agent options as a trial's key hashes them: a ``model`` table (the Transformer's sizes,
+    ``model = { n_layers = 3 }``) spread among the other options, as suites gave them before the model's sizes were
+    nested (``n_layers = 3``).
+
+    Args:
+        options: the agent's options.
+    """
+    model = options.get("model")
+    if not isinstance(model, dict):
+        return options
+    return {**{name: value for name, value in options.items() if name != "model"}, **model}
 
 
 def failed_record(spec: TrialSpec, error: str | None = None) -> dict[str, Any]:

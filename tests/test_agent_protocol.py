@@ -1,13 +1,15 @@
+import inspect
 import re
 
 import gymnasium as gym
 import numpy as np
 import pytest
 
-from textgym.agents import available_agents, make_agent
+from textgym.agents import AGENTS, available_agents, make_agent
 from textgym.agents.base import Agent
 from textgym.agents.evaluation import evaluate
 from textgym.agents.random_agent import RandomAgent
+from textgym.agents.transformer import ModelConfig
 
 
 def test_make_agent_by_name_and_by_factory_path():
@@ -43,12 +45,31 @@ def test_make_agent_errors_name_the_problem(name, match):
         ("sb3-ppo", "n_epochs", 2.5, "int"),
         ("sb3-a2c", "use_rms_prop", "yes", "bool"),
         ("sb3-dqn", "net_arch", [32, "wide"], "tuple[int, ...]"),
-        ("sb3-ppo-transformer", "d_model", "128", "int"),
     ],
 )
 def test_an_option_of_the_wrong_type_is_refused_by_name_when_the_agent_is_built(name, option, value, expected):
     with pytest.raises(TypeError, match=re.escape(f"option '{option}' must be of type {expected}, got {value!r}")):
         make_agent(name, seed=0, **{option: value})
+
+
+@pytest.mark.parametrize("name", ["pg", "supervised", "sb3-ppo-transformer"])
+def test_model_options_are_nested_and_checked_by_name(name):
+    agent = make_agent(name, seed=0, model={"n_layers": 3, "positions": "rotary"})
+    assert agent.config.model == ModelConfig(n_layers=3, positions="rotary")  # the other sizes keep their defaults
+    with pytest.raises(TypeError, match=re.escape("option 'd_model' must be of type int, got '128'")):
+        make_agent(name, seed=0, model={"d_model": "128"})
+    with pytest.raises(ValueError, match=re.escape("unknown option(s) ['layers'] for ModelConfig")):
+        make_agent(name, seed=0, model={"layers": 3})
+    flat = "['n_layers'] are options of ModelConfig: give them as model={...}"
+    with pytest.raises(ValueError, match=re.escape(flat)):
+        make_agent(name, seed=0, n_layers=3)
+    with pytest.raises(TypeError, match="option 'model' must be a ModelConfig or a dict of its fields, got 'big'"):
+        make_agent(name, seed=0, model="big")
+
+
+@pytest.mark.parametrize("name", sorted(AGENTS))
+def test_every_built_in_agent_loads_through_a_class_method(name):
+    assert isinstance(inspect.getattr_static(type(make_agent(name, seed=0)), "load"), classmethod)
 
 
 def test_options_of_the_right_type_in_the_forms_a_suite_file_gives_them_are_accepted():
@@ -61,7 +82,8 @@ def test_random_agent_predicts_in_the_action_space_and_round_trips(tmp_path):
     actions = agent.predict(np.zeros((50, 11), dtype=np.int64))
     assert actions.shape == (50,) and actions.dtype == np.int64 and actions.min() >= 0 and actions.max() < 8
     agent.save(tmp_path / "random.json")
-    restored = make_agent("random", seed=99).load(tmp_path / "random.json")
+    restored = RandomAgent.load(tmp_path / "random.json")
+    assert isinstance(restored, RandomAgent) and restored is not agent
     assert restored.seed == 0 and restored.vocab_size == 8
     assert np.array_equal(
         restored.predict(np.zeros((5, 11), dtype=np.int64)),

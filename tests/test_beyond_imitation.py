@@ -3,12 +3,14 @@ weak demonstrators (``demonstrator="weak"``). Fixed seeds, asserted thresholds, 
 
 import gymnasium as gym
 import numpy as np
+import pytest
 
 from textgym.agents import make_agent
 from textgym.agents.evaluation import evaluate
 from textgym.tasks import make_task
 
 
+@pytest.mark.learning
 def test_pg_with_a_kl_penalty_writes_more_positive_reviews_than_its_mixed_sentiment_demonstrations():
     """Teacher forcing on the mixed-sentiment corpus (2/5 positive, 2/5 mixed, 1/5 negative), then PG with a KL
     penalty of 1 to the warm-started policy; both policies sampled (temperature 1) on 200 held-out openings.

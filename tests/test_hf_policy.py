@@ -11,6 +11,7 @@ from textgym.agents import make_agent
 from textgym.agents.envs import env_spec
 from textgym.agents.evaluation import evaluate
 from textgym.agents.hf_policy import HFPolicy, build_hf_model
+from textgym.agents.pg import PolicyGradientAgent
 from textgym.agents.transformer import TransformerConfig
 from textgym.tasks import make_task
 from textgym.tokenizers import BPETokenizer
@@ -53,7 +54,7 @@ def test_the_models_own_cache_gives_the_logits_of_the_whole_sequence(tokenizer_f
     prompts = torch.randint(3, 40, (3, 4))
     more = torch.randint(3, 40, (3, 6))
     with torch.no_grad():
-        whole_logits, whole_values = policy(torch.cat([prompts, torch.ones(3, 1, dtype=torch.long), more], dim=1))
+        whole_logits, whole_values = policy(policy.sequence(prompts, more))
         logits, values, cache = policy.prefill(prompts)
         torch.testing.assert_close(logits, whole_logits[:, 4], rtol=1e-4, atol=1e-4)
         counts = torch.tensor([1, 3, 2])
@@ -68,13 +69,14 @@ def test_the_models_own_cache_gives_the_logits_of_the_whole_sequence(tokenizer_f
     assert torch.all(logits[:, 0] < -1e8)  # <pad> is never emitted
 
 
+@pytest.mark.learning
 def test_pg_with_a_gpt2_policy_learns_small_copy_above_random_and_round_trips(tmp_path):
     vocab = make_task("Copy", **SMALL_COPY).tokenizer.vocab_size
     agent = make_agent(
         "pg",
         seed=0,
         policy="hf",
-        model=gpt2(vocab, n_layer=1),
+        hf_model=gpt2(vocab, n_layer=1),
         num_envs=64,
         learning_rate=1e-3,
         update_epochs=1,
@@ -91,14 +93,15 @@ def test_pg_with_a_gpt2_policy_learns_small_copy_above_random_and_round_trips(tm
     assert chance["score"] < 0.15 and learned["score"] > chance["score"] + 0.5, (learned, chance)
 
     agent.save(tmp_path / "agent.pt")
-    loaded = make_agent("pg", policy="hf", model=gpt2(vocab, n_layer=1)).load(tmp_path / "agent.pt")
-    assert isinstance(loaded.model, HFPolicy)
+    loaded = PolicyGradientAgent.load(tmp_path / "agent.pt")
+    assert isinstance(loaded.model, HFPolicy) and loaded.config.hf_model == gpt2(vocab, n_layer=1)
     assert evaluate(loaded, "textgym/Copy-v0", 200, split="train", **SMALL_COPY) == learned
     env = gym.make("textgym/Copy-v0", **SMALL_COPY)
     obs = np.stack([env.reset(seed=seed)[0] for seed in range(20)])
     np.testing.assert_array_equal(loaded.predict(obs), agent.predict(obs))
 
 
+@pytest.mark.learning
 def test_the_warm_start_kl_and_every_baseline_run_with_a_gpt2_policy(tokenizer_file):
     """Teacher forcing on the references (ids of the BPE tokenizer file) solves the train split; PG with a KL
     penalty and each baseline then runs on the same model and keeps it."""
@@ -109,7 +112,7 @@ def test_the_warm_start_kl_and_every_baseline_run_with_a_gpt2_policy(tokenizer_f
             "pg",
             seed=0,
             policy="hf",
-            model=gpt2(vocab),
+            hf_model=gpt2(vocab),
             num_envs=8,
             baseline=baseline,
             samples_per_prompt=samples,
@@ -127,7 +130,7 @@ def test_the_warm_start_kl_and_every_baseline_run_with_a_gpt2_policy(tokenizer_f
 def test_supervised_trains_a_gpt2_policy(tokenizer_file):
     env_options = {"max_digits": 1, "tokenizer": tokenizer_file}
     vocab = make_task("NumberWords", **env_options).tokenizer.vocab_size
-    agent = make_agent("supervised", seed=0, policy="hf", model=gpt2(vocab), batch_size=16, learning_rate=3e-3)
+    agent = make_agent("supervised", seed=0, policy="hf", hf_model=gpt2(vocab), batch_size=16, learning_rate=3e-3)
     agent.learn(env_spec("textgym/NumberWords-v0", **env_options), 4_000)
     assert isinstance(agent.model, HFPolicy)
     assert evaluate(agent, "textgym/NumberWords-v0", 100, split="train", **env_options)["success"] > 0.5
@@ -140,7 +143,7 @@ def test_a_saved_model_directory_is_loaded_with_its_weights(tmp_path):
     assert saved.config.bos_token_id == saved.config.eos_token_id == 1  # textgym's <eos>
     saved.save_pretrained(tmp_path / "model")
     assert build_hf_model(str(tmp_path / "model" / "config.json")).config.n_layer == 2  # a config file: new weights
-    agent = make_agent("pg", seed=0, policy="hf", model=str(tmp_path / "model"))
+    agent = make_agent("pg", seed=0, policy="hf", hf_model=str(tmp_path / "model"))
     agent.learn(gym.make_vec("textgym/Copy-v0", num_envs=4, **SMALL_COPY), 0)
     for name, weight in saved.state_dict().items():
         torch.testing.assert_close(agent.model.model.state_dict()[name], weight)
@@ -149,15 +152,33 @@ def test_a_saved_model_directory_is_loaded_with_its_weights(tmp_path):
 def test_a_model_that_cannot_hold_the_task_is_refused_naming_why(tokenizer_file):
     env = env_spec("textgym/NumberWords-v0", max_digits=1, tokenizer=tokenizer_file)
     with pytest.raises(ValueError, match="the model's vocabulary has 10 ids; the environment's has"):
-        make_agent("pg", policy="hf", model=gpt2(10)).learn(env, 100)
-    with pytest.raises(ValueError, match="policy='hf' takes a model"):
+        make_agent("pg", policy="hf", hf_model=gpt2(10)).learn(env, 100)
+    with pytest.raises(ValueError, match="policy='hf' takes an hf_model"):
         make_agent("pg", policy="hf")
     with pytest.raises(ValueError, match="unknown policy 'gpt'"):
-        make_agent("pg", policy="gpt", model=gpt2(10))
+        make_agent("pg", policy="gpt", hf_model=gpt2(10))
 
 
 def test_without_transformers_the_agent_names_the_extra_to_install(monkeypatch, tokenizer_file):
     monkeypatch.setitem(sys.modules, "transformers", None)
     env = env_spec("textgym/NumberWords-v0", max_digits=1, tokenizer=tokenizer_file)
     with pytest.raises(ImportError, match=r"policy='hf' needs the transformers package: pip install 'textgym\[hf\]'"):
-        make_agent("pg", policy="hf", model=gpt2(64)).learn(env, 100)
+        make_agent("pg", policy="hf", hf_model=gpt2(64)).learn(env, 100)
+
+
+def test_a_checkpoint_from_when_the_hf_model_was_the_model_option_still_loads(tmp_path):
+    """Before the built-in model's sizes were nested under ``model``, they were saved flat and the Hugging Face
+    model was the ``model`` option."""
+    vocab = make_task("Copy", **SMALL_COPY).tokenizer.vocab_size
+    agent = make_agent("pg", seed=0, policy="hf", hf_model=gpt2(vocab, n_layer=1), num_envs=4)
+    agent.learn(gym.make_vec("textgym/Copy-v0", num_envs=4, **SMALL_COPY), 0)
+    agent.save(tmp_path / "agent.pt")
+    state = torch.load(tmp_path / "agent.pt", weights_only=True)
+    config = {name: value for name, value in state["config"].items() if name not in ("model", "hf_model")}
+    old = {**config, **state["config"]["model"], "model": state["config"]["hf_model"]}
+    torch.save({**state, "config": old}, tmp_path / "agent.pt")
+    loaded = PolicyGradientAgent.load(tmp_path / "agent.pt")
+    assert loaded.config == agent.config and loaded.config.hf_model == gpt2(vocab, n_layer=1)
+    env = gym.make("textgym/Copy-v0", **SMALL_COPY)
+    obs = np.stack([env.reset(seed=seed)[0] for seed in range(20)])
+    np.testing.assert_array_equal(loaded.predict(obs), agent.predict(obs))

@@ -47,6 +47,8 @@ def test_the_wheel_installs_only_the_textgym_package(tmp_path):
     for expected in (
         "textgym/agents/pg.py",
         "textgym/benchmarks/cli.py",
+        "textgym/benchmarks/perf/env.py",
+        "textgym/benchmarks/perf/agent.py",
         "textgym/benchmarks/suites/quick.toml",
         "textgym/benchmarks/suites/solve/scan.toml",
         "textgym/benchmarks/rl_zoo/ppo.yml",

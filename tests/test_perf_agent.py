@@ -3,10 +3,13 @@
 import json
 import math
 
-from textgym.benchmarks import perf_agent
+import pytest
+
+from textgym.benchmarks.perf import agent as perf_agent
 
 
-def test_quick_run_writes_decode_costs_throughputs_flops_and_targets(tmp_path):
+@pytest.mark.learning
+def test_quick_run_writes_decode_costs_throughputs_and_flops(tmp_path, capsys):
     out = tmp_path / "perf" / "agent.json"
     returned = perf_agent.main(["--quick", "--out", str(out)])
     report = json.loads(out.read_text())
@@ -39,10 +42,9 @@ def test_quick_run_writes_decode_costs_throughputs_flops_and_targets(tmp_path):
     flops = report["pg_training"]
     assert flops["flops_per_env_step"] > 0 and report["matmul_peak_flops"] > 0
     assert math.isclose(report["pg_flops_fraction_of_peak"], flops["flops_per_second"] / report["matmul_peak_flops"])
-    cache, throughput, older, to_threshold = report["targets"]
-    assert cache["value"] == report["cache_growth_256_over_16"] and cache["goal"] == 2.0
-    assert throughput["value"] == older["value"] == report["pg_over_sb3_ppo"]
-    assert (throughput["goal"], older["goal"], to_threshold["goal"]) == (1.5, 10.0, 0.5)
-    assert cache["met"] == (cache["value"] <= 2.0) and throughput["met"] == (throughput["value"] >= 1.5)
-    assert older["met"] == (older["value"] >= 10.0)
-    assert to_threshold["value"] == ratio and to_threshold["met"] == (ratio is not None and ratio <= 0.5)
+    assert report["time_to_threshold_pg_over_sb3_ppo_largest"] == ratio  # quick: Copy only
+    assert "targets" not in report
+
+    printed = capsys.readouterr().out
+    assert "L=256 over L=16" in printed and "PG / SB3 PPO" in printed and f"wrote {out}" in printed
+    assert not any(word in printed.lower() for word in ("target", "goal"))

@@ -12,10 +12,9 @@ from textgym.agents import make_agent
 from textgym.agents.envs import env_spec
 from textgym.agents.evaluation import evaluate
 from textgym.agents.pg import PolicyGradientAgent, Rollout, discounted_returns
-from textgym.agents.supervised import action_logits
 from textgym.agents.torch_agent import adamw, lr_factor, task_of
 
-TINY = {"d_model": 32, "n_heads": 2, "n_layers": 1, "d_ff": 64}
+TINY = {"model": {"d_model": 32, "n_heads": 2, "n_layers": 1, "d_ff": 64}}
 SMALL_COPY = {"max_length": 3, "num_symbols": 3}
 
 
@@ -42,7 +41,7 @@ def test_rollout_holds_complete_episodes_and_the_sampling_log_probabilities():
     # rows of one group share the prompt
     assert (rollout.prompts.view(8, 4, -1) == rollout.prompts.view(8, 4, -1)[:, :1]).all()
     # the log-probabilities taken with the KV cache are those of a full forward pass
-    logits, _ = action_logits(agent.model, rollout.prompts, rollout.slots)
+    logits, _ = agent.model.teacher_forced(rollout.prompts, rollout.slots)
     recomputed = F.log_softmax(logits, -1).gather(2, rollout.slots[..., None]).squeeze(-1)
     torch.testing.assert_close(recomputed[rollout.own], rollout.logprobs[rollout.own], atol=1e-5, rtol=0)
     # dense rewards sum to the episode's score
@@ -127,7 +126,7 @@ def test_one_epoch_is_reinforce_and_clipping_bounds_later_epochs():
     parameters = list(agent.model.parameters())
     surrogate = agent._losses(rollout, rows, advantages, None, None)["policy_loss"]
     surrogate_grads = torch.autograd.grad(surrogate, parameters, allow_unused=True)
-    logits, _ = action_logits(agent.model, rollout.prompts, rollout.slots)
+    logits, _ = agent.model.teacher_forced(rollout.prompts, rollout.slots)
     logprobs = F.log_softmax(logits, -1).gather(2, rollout.slots[..., None]).squeeze(-1)
     reinforce = -(logprobs * advantages * rollout.own).sum() / 16
     reinforce_grads = torch.autograd.grad(reinforce, parameters, allow_unused=True)
@@ -176,6 +175,7 @@ def test_weight_decay_shrinks_the_matrices_and_spares_biases_and_layer_norm_gain
     assert optimizer.param_groups[1]["weight_decay"] == 0.0 and optimizer.param_groups[0]["weight_decay"] == 0.5
 
 
+@pytest.mark.learning
 def test_kl_penalty_keeps_the_policy_near_the_reference():
     results = {}
     for kl_coef in (0.0, 5.0):
@@ -191,8 +191,8 @@ def test_kl_penalty_keeps_the_policy_near_the_reference():
         reference.model.load_state_dict(initial)
         rollout = agent._collect(env)
         with torch.no_grad():
-            new, _ = action_logits(agent.model, rollout.prompts, rollout.slots)
-            old, _ = action_logits(reference.model, rollout.prompts, rollout.slots)
+            new, _ = agent.model.teacher_forced(rollout.prompts, rollout.slots)
+            old, _ = reference.model.teacher_forced(rollout.prompts, rollout.slots)
         p = F.log_softmax(new, -1)
         kl = (p.exp() * (p - F.log_softmax(old, -1))).sum(-1)[rollout.own].mean().item()
         results[kl_coef] = kl
@@ -210,7 +210,7 @@ def test_reference_log_probabilities_are_computed_once_per_rollout_as_each_minib
     assert torch.all(once[~rollout.learn] == 0)  # greedy rows provide baselines only: nothing computed for them
     for minibatch in rows.tensor_split(4):  # what the minibatches used to compute, each on its own rows
         with torch.no_grad():
-            logits, _ = action_logits(agent.reference, rollout.prompts[minibatch], rollout.slots[minibatch])
+            logits, _ = agent.reference.teacher_forced(rollout.prompts[minibatch], rollout.slots[minibatch])
         expected = F.log_softmax(logits, dim=-1)[:, : once.shape[1]]
         own = rollout.own[minibatch, : once.shape[1]]
         torch.testing.assert_close(once[minibatch][own], expected[own], rtol=1e-5, atol=1e-5)
@@ -266,6 +266,7 @@ def test_adaptive_kl_coefficient_moves_toward_the_target():
     assert coefs[-1] > 0.1
 
 
+@pytest.mark.learning
 def test_same_seed_same_training_and_logs_to_csv(tmp_path):
     runs = []
     for run in range(2):
@@ -307,8 +308,10 @@ def test_callback_stops_learning_and_learn_continues(tmp_path):
 def test_save_load_round_trip_gives_identical_greedy_actions(tmp_path):
     agent = make_agent("pg", seed=0, num_envs=16, **TINY).learn(copy_env(16), 3000)
     agent.save(tmp_path / "pg.pt")
-    restored = make_agent("pg", seed=99).load(tmp_path / "pg.pt")
+    restored = PolicyGradientAgent.load(tmp_path / "pg.pt")
+    assert isinstance(restored, PolicyGradientAgent) and restored is not agent and restored.seed == agent.seed
     assert restored.num_env_steps == agent.num_env_steps and restored.config == agent.config
+    assert restored.config.model == agent.config.model and restored.config.model.d_model == 32
     obs, _ = copy_env(64).reset(seed=5)
     for _ in range(3):
         actions = agent.predict(obs)
@@ -328,7 +331,11 @@ def test_save_load_round_trip_gives_identical_greedy_actions(tmp_path):
         ({"lr_schedule": "step"}, "unknown lr_schedule 'step'"),
         ({"gamma": 1.5}, "gamma must be in"),
         ({"learning_rate": 0}, "learning_rate must be > 0"),
-        ({"temprature": 0.5}, "unknown option"),
+        ({"temprature": 0.5}, r"unknown option\(s\) \['temprature'\] for PGConfig"),
+        ({"n_layers": 3}, r"\['n_layers'\] are options of ModelConfig: give them as model=\{...\}"),
+        ({"model": {"n_layer": 3}}, r"unknown option\(s\) \['n_layer'\] for ModelConfig"),
+        ({"model": {"d_model": 30}}, r"d_model \(30\) must be divisible by n_heads \(4\)"),
+        ({"model": {"positions": "learned"}}, "unknown positions 'learned'"),
         ({"device": "tpu"}, "unknown device 'tpu'"),
     ],
 )
@@ -346,6 +353,7 @@ def test_predict_before_learning_and_wrong_shapes_raise():
         agent.predict(np.zeros((2, 9), dtype=np.int64))
 
 
+@pytest.mark.learning
 @pytest.mark.parametrize("baseline", ["none", "mean", "value", "loo", "greedy", "batch"])
 def test_every_baseline_learns_small_copy_above_random(baseline):
     samples = {"loo": 4, "greedy": 3}.get(baseline, 1)
@@ -392,7 +400,7 @@ def test_dialogue_rollouts_hold_the_conversation_and_the_cache_sees_the_replies(
         assert obs[P : P + filled].tolist() == rollout.slots[row, :filled].tolist()
         replies += int((~rollout.own[row, :filled]).sum())
     assert replies > 0 and rollout.env_steps == int(rollout.own.sum())
-    logits, _ = action_logits(agent.model, rollout.prompts, rollout.slots)
+    logits, _ = agent.model.teacher_forced(rollout.prompts, rollout.slots)
     recomputed = F.log_softmax(logits, -1).gather(2, rollout.slots[..., None]).squeeze(-1)
     torch.testing.assert_close(recomputed[rollout.own], rollout.logprobs[rollout.own], atol=1e-4, rtol=0)
 

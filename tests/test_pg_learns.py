@@ -17,6 +17,7 @@ def learn_and_evaluate(env_id, steps, env_options=None, **agent_options):
     return agent, evaluate(agent, env_id, episodes=200, **env_options)
 
 
+@pytest.mark.learning
 @pytest.mark.parametrize("env_id", ["textgym/Copy-v0", "textgym/Reverse-v0"])
 def test_pg_learns_from_scratch(env_id):
     agent, result = learn_and_evaluate(env_id, 120_000)
@@ -24,6 +25,7 @@ def test_pg_learns_from_scratch(env_id):
     assert result["success"] >= 0.95, result
 
 
+@pytest.mark.learning
 def test_warm_start_then_pg_learns_the_one_digit_addition_table():
     """Supervised teacher forcing on the train split's answers, then PG with a KL penalty to the warm-started
     policy. One-digit operands make 100 prompts; the 90 or so of the train split are judged (the test split's ten
@@ -37,6 +39,7 @@ def test_warm_start_then_pg_learns_the_one_digit_addition_table():
     assert train["success"] >= 0.95, train
 
 
+@pytest.mark.learning
 def test_pg_restricted_to_the_answer_tokens_learns_scan_faster():
     """SCAN's vocabulary holds the command words too; with ``mask_actions`` the policy samples only the action
     tokens and ``<eos>``. Measured after 20,000 steps, token accuracy on held-out commands: 0.253 with the
@@ -47,13 +50,16 @@ def test_pg_restricted_to_the_answer_tokens_learns_scan_faster():
     assert masked["score"] >= 0.2 and masked["score"] >= free["score"] + 0.1, (masked, free)
 
 
+@pytest.mark.learning
 def test_warm_start_on_scripted_conversations_then_pg_plays_guess_the_number():
     """A dialogue: teacher forcing on the binary-search policy's conversations with the simulated user (the user's
     replies are read, not trained on), then PG with a KL penalty. Numbers 1 to 16: the 12 or so secrets of the
     train split are judged (the test split's two are never named in training). Measured: success 0.785 after the
     warm start, 0.83 after PG; a random policy, masked or not, almost never succeeds."""
     options = {"high": 16, "max_turns": 6}
-    agent_options = dict(positions="rotary", kl_coef=0.05, warm_start_batch_size=8, warm_start_learning_rate=3e-3)
+    agent_options = dict(
+        model={"positions": "rotary"}, kl_coef=0.05, warm_start_batch_size=8, warm_start_learning_rate=3e-3
+    )
     agent = make_agent("pg", seed=0, warm_start_steps=160_000, **agent_options)
     env = gym.make_vec("textgym/GuessNumber-v0", num_envs=agent.config.num_envs, reward_mode="dense", **options)
     agent.learn(env, 160_000)
@@ -70,7 +76,9 @@ def test_warm_start_then_pg_on_two_digit_addition():
     """Two-digit Addition (operands uniform in 0..99), judged on held-out sums (about 6 minutes on one core).
     Weight decay 0.1 during the warm start closes most of the gap between train and held-out sums. Measured:
     0.97 exact match on the test split after the warm start, 0.975 after PG (0.966 over 1,000 test episodes)."""
-    options = dict(n_layers=3, positions="rotary", kl_coef=0.05, warm_start_lr_schedule="cosine", weight_decay=0.1)
+    options = dict(
+        model={"n_layers": 3, "positions": "rotary"}, kl_coef=0.05, warm_start_lr_schedule="cosine", weight_decay=0.1
+    )
     agent, result = learn_and_evaluate("textgym/Addition-v0", 800_000, warm_start_steps=600_000, **options)
     assert agent.warm_start_tokens >= 600_000 and agent.log_rows  # PG ran after the warm start
     assert result["success"] >= 0.95, result

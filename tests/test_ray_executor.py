@@ -10,6 +10,7 @@ from textgym.benchmarks.executors import RayExecutor, make_executor
 from textgym.benchmarks.results import RESULTS_FILE, read_results
 
 
+@pytest.mark.learning  # starts a local Ray and trains its trials
 def test_a_suite_through_a_local_ray_records_every_trial_with_the_reason_when_it_failed(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
     monkeypatch.delenv("RAY_ADDRESS", raising=False)

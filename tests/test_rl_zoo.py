@@ -34,6 +34,7 @@ def test_the_shipped_files_cover_every_algorithmic_id_for_each_algorithm():
         assert config["default"]["env_kwargs"] == {"reward_mode": "dense"}
 
 
+@pytest.mark.learning
 def test_rl_zoo_ppo_learns_small_copy_with_the_shipped_hyperparameters(tmp_path):
     model = zoo_train("ppo", 16_384, tmp_path)
     assert greedy_success(model, "test") >= 0.3  # random: below 0.05

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -30,12 +31,13 @@ from textgym.benchmarks.results import (
     TRIALS_DIR,
     loads,
     locked,
+    read_record,
     read_results,
     record_problem,
     save_trial,
 )
 from textgym.benchmarks.runner import run_suite
-from textgym.benchmarks.suite import AgentEntry, EnvEntry, Suite, SuiteError, load_suite
+from textgym.benchmarks.suite import SUITES_DIR, AgentEntry, EnvEntry, Suite, SuiteError, load_suite
 from textgym.benchmarks.trial import TrialSpec
 
 TESTS = Path(__file__).resolve().parent
@@ -187,6 +189,7 @@ def test_a_trial_past_its_time_limit_is_stopped_and_failed_with_the_reason_in_pr
     assert len(hung["curve"]) == 1 and 0.5 <= hung["wall_s"] < 30  # the evaluation before training is kept
 
 
+@pytest.mark.learning
 def test_a_worker_past_its_time_limit_is_killed_and_replaced(tmp_path):
     suite = small_suite(StubbornAgent, HangingAgent, "random", trial_timeout=3)
     outcome = run_suite(suite, tmp_path, ProcessExecutor(workers=2, kill_grace_s=1), progress=False)
@@ -236,6 +239,7 @@ def test_sys_exit_inside_an_agent_fails_its_trial_under_the_serial_executor(tmp_
     assert "4 trial(s) run, 0 already done, 2 failed" in capsys.readouterr().out
 
 
+@pytest.mark.learning
 @pytest.mark.parametrize(("signal_", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_stopped_run_writes_the_summary_of_its_finished_trials_and_a_rerun_finishes_it(tmp_path, signal_, code):
     path = suite_file(tmp_path / "slow.toml", [SlowAgent], seeds=6)
@@ -262,6 +266,7 @@ def test_a_stopped_run_writes_the_summary_of_its_finished_trials_and_a_rerun_fin
     assert sorted(r["seed"] for r in read_results(out / RESULTS_FILE)) == list(range(6))
 
 
+@pytest.mark.learning
 def test_a_run_killed_at_any_moment_resumes_to_the_records_of_a_clean_run(tmp_path):
     path = suite_file(tmp_path / "mixed.toml", ["random", SlowAgent, "sb3-a2c"], seeds=2)
     clean = run_suite(load_suite(path), tmp_path / "clean", SerialExecutor(), progress=False)
@@ -356,3 +361,22 @@ def test_an_out_directory_that_cannot_be_written_is_refused_before_any_trial(tmp
         assert main([str(path), "--executor", "serial", "--out", str(out)]) == 2
         assert f"textgym-bench: error: cannot write results into '{out}'" in capsys.readouterr().err
     assert a_file.read_text() == "not a directory"
+
+
+def test_a_trial_keeps_its_key_when_its_model_options_are_nested():
+    """Suites gave the model's sizes flat before they were nested under ``model``: a trial finished then is found
+    by its key, so a rerun skips it."""
+    flat = TrialSpec("textgym/Copy-v0", "pg", 0, 100, 100, 5, agent_options={"n_layers": 3, "positions": "rotary"})
+    nested = replace(flat, agent_options={"model": {"positions": "rotary", "n_layers": 3}})
+    assert nested.key == flat.key and nested.agent_options == {"model": {"positions": "rotary", "n_layers": 3}}
+    assert replace(flat, agent_options={"model": {"n_layers": 2, "positions": "rotary"}}).key != flat.key
+
+
+@pytest.mark.parametrize("suite", sorted(path.stem for path in SUITES_DIR.glob("*.toml")))
+def test_every_committed_trial_record_is_found_by_a_trial_of_its_suite(suite):
+    """The records under ``docs/results/<suite>`` belong to trials of the suite as it is now, by key and by what
+    they record: a rerun into that directory skips them."""
+    trials = {trial.key: trial for trial in load_suite(suite).trials()}
+    for path in (REPO / "docs" / "results" / suite).glob(f"**/{TRIALS_DIR}/*.json"):
+        assert path.stem in trials, f"{path} matches no trial of suite {suite!r}"
+        read_record(path, trials[path.stem])

@@ -2,6 +2,7 @@
 
 import gymnasium as gym
 import numpy as np
+import pytest
 from stable_baselines3 import PPO
 
 import textgym  # noqa: F401  (registers the IDs)
@@ -22,6 +23,7 @@ def greedy_success(model, split, episodes=200):
     return float(np.mean(successes))
 
 
+@pytest.mark.learning
 def test_sb3_ppo_learns_small_copy():
     env = gym.make("textgym/Copy-v0", **SMALL_COPY)
     untrained = PPO("MlpPolicy", env, seed=0)

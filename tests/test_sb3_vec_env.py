@@ -52,6 +52,7 @@ def test_ppo_trains_the_same_through_the_adapter_and_dummy_vec_env():
     assert not all(torch.equal(untrained[name], dummy_params[name]) for name in dummy_params)  # it did learn
 
 
+@pytest.mark.learning
 def test_sb3_ppo_learns_small_copy_through_the_adapter():
     env = TextGenSB3VecEnv("textgym/Copy-v0", num_envs=4, **SMALL_COPY)
     model = PPO("MlpPolicy", env, n_steps=512, seed=0).learn(30_000)

@@ -9,11 +9,11 @@ from textgym import make_task
 from textgym.agents import make_agent
 from textgym.agents.envs import env_spec
 from textgym.agents.evaluation import evaluate
-from textgym.agents.supervised import demonstration_batch, teacher_forcing_loss
+from textgym.agents.supervised import SupervisedAgent, demonstration_batch, teacher_forcing_loss
 from textgym.agents.torch_agent import task_of
 from textgym.tasks.scan import SCAN, interpret, split_commands
 
-TINY = {"d_model": 32, "n_heads": 2, "n_layers": 1, "d_ff": 64}
+TINY = {"model": {"d_model": 32, "n_heads": 2, "n_layers": 1, "d_ff": 64}}
 
 
 def test_demonstrations_of_a_single_turn_task_are_the_reference_and_eos():
@@ -38,6 +38,7 @@ def test_dialogue_demonstrations_train_only_on_the_agents_own_tokens():
     assert tokens == int(own.sum()) and loss.item() > 0
 
 
+@pytest.mark.learning
 def test_supervised_learns_copy_and_counts_demonstrated_tokens_as_steps(tmp_path):
     agent = make_agent("supervised", seed=0)
     seen = []
@@ -47,7 +48,8 @@ def test_supervised_learns_copy_and_counts_demonstrated_tokens_as_steps(tmp_path
     result = evaluate(agent, "textgym/Copy-v0", episodes=200)
     assert result["success"] >= 0.95, result
     agent.save(tmp_path / "supervised.pt")
-    restored = make_agent("supervised").load(tmp_path / "supervised.pt")
+    restored = SupervisedAgent.load(tmp_path / "supervised.pt")
+    assert isinstance(restored, SupervisedAgent) and restored.num_env_steps == agent.num_env_steps
     assert evaluate(restored, "textgym/Copy-v0", episodes=50) == evaluate(agent, "textgym/Copy-v0", episodes=50)
 
 
@@ -79,19 +81,21 @@ class ShortSCAN(SCAN):
             for split, commands in split_commands("simple").items()
         }
 
-    def sample(self, rng: np.random.Generator, split: str = "train", max_length: int | None = None):
+    def sample(self, rng: np.random.Generator, split: str = "train", length_cap: int | None = None):
         commands = self.commands[split]
         return self._example(commands[int(rng.integers(len(commands)))])
 
 
+@pytest.mark.learning
 def test_supervised_learns_a_scan_subset_to_a_high_exact_match_on_held_out_commands():
     env_options = {"task": ShortSCAN()}
-    agent = make_agent("supervised", seed=0, positions="rotary", n_layers=3, weight_decay=0.1)
+    agent = make_agent("supervised", seed=0, model={"positions": "rotary", "n_layers": 3}, weight_decay=0.1)
     agent.learn(env_spec("textgym/SCAN-v0", **env_options), 150_000)
     result = evaluate(agent, "textgym/SCAN-v0", episodes=300, **env_options)
     assert result["success"] >= 0.9, result
 
 
+@pytest.mark.learning
 def test_bf16_and_fp32_learn_alike():
     """The same training in both precisions (inputs up to 3 of 4 symbols, a small rotary model): both solve the
     task. On a CPU without bf16 instructions torch emulates bf16, so this runs about twice as long in bf16."""
@@ -99,7 +103,7 @@ def test_bf16_and_fp32_learn_alike():
     model = {"d_model": 64, "n_heads": 4, "n_layers": 2, "d_ff": 128, "positions": "rotary"}
     results = {}
     for precision in ("fp32", "bf16"):
-        agent = make_agent("supervised", seed=0, precision=precision, **model)
+        agent = make_agent("supervised", seed=0, precision=precision, model=model)
         agent.learn(env_spec("textgym/Copy-v0", **options), 40_000)
         assert agent.model.config.precision == precision
         results[precision] = evaluate(agent, "textgym/Copy-v0", episodes=200, split="train", **options)
@@ -107,6 +111,7 @@ def test_bf16_and_fp32_learn_alike():
     assert abs(results["fp32"]["score"] - results["bf16"]["score"]) <= 0.05, results
 
 
+@pytest.mark.learning
 def test_supervised_answers_babi_by_whom_the_question_names_not_by_the_last_room():
     """Two-statement bAbI stories (task 1): naming the story's last room scores about 0.62; answering by the person
     the question names, as the model must when the two statements are about different people, scores 1."""

@@ -14,7 +14,7 @@ from textgym.benchmarks.cli import main
 from textgym.benchmarks.results import TRIALS_DIR
 
 SMALL_COPY = env_spec("textgym/Copy-v0", max_length=3, num_symbols=3, reward_mode="dense")
-TINY = {"d_model": 32, "n_heads": 2, "n_layers": 1, "d_ff": 64}
+TINY = {"model": {"d_model": 32, "n_heads": 2, "n_layers": 1, "d_ff": 64}}
 
 
 def scalars(directory):
@@ -42,10 +42,10 @@ def test_a_training_log_writes_csv_rows_and_tensorboard_scalars_and_appends_unde
 
 
 def test_pg_logs_its_warm_start_and_its_updates(tmp_path):
-    agent = make_agent("pg", seed=0, num_envs=16, warm_start_steps=400, log_dir=str(tmp_path), **TINY)
+    agent = make_agent("pg", seed=0, num_envs=16, warm_start_steps=1200, log_dir=str(tmp_path), **TINY)
     agent.learn(SMALL_COPY, 2000)
     warm_start, updates = csv_rows(tmp_path / "warm_start.csv"), csv_rows(tmp_path / "pg.csv")
-    assert len(warm_start) >= 2 and int(warm_start[-1]["env_steps"]) >= 400
+    assert len(warm_start) >= 2 and int(warm_start[-1]["env_steps"]) >= 1200
     assert len(updates) == len(agent.log_rows) >= 2
     assert float(updates[-1]["env_steps"]) == agent.num_env_steps
     logged = scalars(tmp_path)
@@ -96,7 +96,7 @@ eval_episodes = 10
 envs = [{ id = "textgym/Copy-v0", options = { max_length = 3, num_symbols = 3, reward_mode = "dense" } }]
 agents = [
     "random",
-    { name = "pg", options = { num_envs = 16, d_model = 32, n_heads = 2, n_layers = 1, d_ff = 64 } },
+    { name = "pg", options = { num_envs = 16, model = { d_model = 32, n_heads = 2, n_layers = 1, d_ff = 64 } } },
     { name = "sb3-ppo", options = { num_envs = 4, n_steps = 32, batch_size = 64, n_epochs = 1 } },
 ]
 """

@@ -3,8 +3,15 @@ import dataclasses
 import pytest
 import torch
 
-from textgym.agents.supervised import action_logits, used_width
-from textgym.agents.transformer import MASKED_LOGIT, TransformerConfig, TransformerPolicy, rotate, sinusoidal_positions
+from textgym.agents.supervised import used_width
+from textgym.agents.transformer import (
+    MASKED_LOGIT,
+    ModelConfig,
+    TransformerConfig,
+    TransformerPolicy,
+    rotate,
+    sinusoidal_positions,
+)
 
 CONFIG = TransformerConfig(vocab_size=11, prompt_len=7, max_len=7 + 1 + 9, d_model=32, n_heads=4, n_layers=3, d_ff=64)
 
@@ -166,13 +173,68 @@ def test_tied_embeddings_and_sinusoidal_positions():
         ("actions", (), r"actions must be a non-empty sequence of token ids in \[1, 11\), got \(\)"),
         ("actions", (0, 3), r"token ids in \[1, 11\), got \(0, 3\)"),
         ("actions", (3, 11), r"got \(3, 11\)"),
-        ("actions", (True,), r"got \(True,\)"),
     ],
 )
 def test_config_rejects_bad_sizes(field, value, match):
     options = {**CONFIG.__dict__, field: value}
     with pytest.raises(ValueError, match=match):
         TransformerConfig(**options)
+
+
+@pytest.mark.parametrize(
+    "field, value, match",
+    [
+        ("d_model", "32", "option 'd_model' must be of type int, got '32'"),
+        ("n_heads", True, "option 'n_heads' must be of type int, got True"),
+        ("actions", (True,), r"option 'actions' must be of type tuple\[int, ...\] \| None, got \(True,\)"),
+    ],
+)
+def test_config_rejects_values_of_the_wrong_type_by_name(field, value, match):
+    with pytest.raises(TypeError, match=match):
+        TransformerConfig(**{**CONFIG.__dict__, field: value})
+
+
+def test_the_sizes_are_declared_once_in_model_config():
+    """A TransformerConfig is a ModelConfig plus the task's layout: its sizes and their defaults are ModelConfig's."""
+    default = TransformerConfig(vocab_size=5, prompt_len=2, max_len=6)
+    assert (
+        isinstance(default, ModelConfig)
+        and dataclasses.asdict(default).items() >= dataclasses.asdict(ModelConfig()).items()
+    )
+    assert ModelConfig.of({"n_layers": 3}) == ModelConfig(n_layers=3)
+    with pytest.raises(ValueError, match=r"unknown option\(s\) \['n_layer'\] for ModelConfig"):
+        ModelConfig.of({"n_layer": 3})
+    with pytest.raises(TypeError, match="option 'model' must be a ModelConfig or a dict of its fields, got 3"):
+        ModelConfig.of(3)
+
+
+def test_bos_goes_in_once_between_the_prompt_and_the_slots():
+    model = TransformerPolicy(CONFIG)
+    prompts, answers = random_batch(batch=2)
+    sequence = model.sequence(prompts, answers[:, :3])
+    P = CONFIG.prompt_len
+    assert torch.equal(sequence[:, :P], prompts) and torch.equal(sequence[:, P + 1 :], answers[:, :3])
+    assert (sequence[:, P] == model.bos_id).all()
+    assert torch.equal(model.sequence(prompts), sequence[:, : P + 1])
+    observation = torch.cat([prompts, answers], dim=1)
+    assert torch.equal(model.sequence_from_observation(observation), model.sequence(prompts, answers))
+
+
+def test_teacher_forcing_gives_the_full_sequence_outputs_at_the_answer_slots():
+    """Slot ``t``'s logits are those the whole sequence gives at position ``P + t``: they see the prompt and the
+    slots before ``t`` (the last slot is never read), as generation sees them."""
+    torch.manual_seed(0)
+    model = TransformerPolicy(CONFIG).eval()
+    prompts, answers = random_batch()
+    with torch.no_grad():
+        logits, values = model.teacher_forced(prompts, answers)
+        full_logits, full_values = model(model.sequence(prompts, answers))
+        changed_last, _ = model.teacher_forced(prompts, torch.cat([answers[:, :-1], answers[:, -1:] % 5 + 1], dim=1))
+    P = CONFIG.prompt_len
+    assert logits.shape == (len(prompts), CONFIG.gen_len, CONFIG.vocab_size) and values.shape == answers.shape
+    torch.testing.assert_close(logits, full_logits[:, P:-1], atol=1e-5, rtol=0)
+    torch.testing.assert_close(values, full_values[:, P:-1], atol=1e-5, rtol=0)
+    torch.testing.assert_close(changed_last, logits)
 
 
 def test_cache_overflow_raises():
@@ -218,8 +280,8 @@ def test_logits_of_the_first_slots_do_not_depend_on_the_slots_after_them():
     own[0, :3] = own[1, :5] = True
     assert used_width(own) == 5 and used_width(torch.zeros_like(own)) == 1
     with torch.no_grad():
-        full_logits, full_values = action_logits(model, prompts, answers)
-        cut_logits, cut_values = action_logits(model, prompts, answers[:, :5])
+        full_logits, full_values = model.teacher_forced(prompts, answers)
+        cut_logits, cut_values = model.teacher_forced(prompts, answers[:, :5])
     torch.testing.assert_close(cut_logits, full_logits[:, :5], atol=1e-5, rtol=0)
     torch.testing.assert_close(cut_values, full_values[:, :5], atol=1e-5, rtol=0)
 

@@ -4,9 +4,10 @@ the held-out conversations that are lost leave the binary search.
 
 The warm start of the `dialogue` suite's `pg+warm-start` agent (rotary positions, batches of 8 conversations,
 learning rate 3e-3, the default model), for TOKENS answer tokens, then 200 greedy episodes per split. OPTIONS, a
-JSON object, overrides agent options (for example '{"warm_start_lr_schedule": "cosine"}'). ``departures`` lists,
-for each validation and test secret the greedy policy does not win, the turn at which its conversation first
-differs from the binary search's and how many numbers were still possible before that turn.
+JSON object, overrides agent options (for example '{"warm_start_lr_schedule": "cosine"}'; its ``model`` overrides
+the model options it names, '{"model": {"n_layers": 4}}'). ``departures`` lists, for each validation and test
+secret the greedy policy does not win, the turn at which its conversation first differs from the binary search's
+and how many numbers were still possible before that turn.
 
     python docs/results/beyond_imitation/guess_number_warm_start.py TOKENS [SEED [OPTIONS]]
 
@@ -31,12 +32,13 @@ ENV = "textgym/GuessNumber-v0"
 def main() -> None:
     torch.set_num_threads(1)
     tokens, seed = int(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else 0
+    overrides = json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}
     options = {
-        "positions": "rotary",
         "kl_coef": 0.05,
         "warm_start_batch_size": 8,
         "warm_start_learning_rate": 3e-3,
-        **(json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}),
+        **overrides,
+        "model": {"positions": "rotary", **overrides.get("model", {})},
     }
     agent = make_agent("pg", seed=seed, warm_start_steps=tokens, **options)
     began = time.perf_counter()

@@ -8,7 +8,7 @@ statements at most every 500 updates. Naming the story's last room scores about 
     python docs/results/solve/babi_plateau.py '{"seed": 1, "warmup": 780, "curriculum": [[1000, 2], [2500, 5]]}'
 
 Options (JSON): ``seed``; ``learning_rate`` (constant after ``warmup`` updates of linear rise); ``updates``;
-``batch`` (stories per update, 64); ``model`` (agent options replacing the part's); ``curriculum``:
+``batch`` (stories per update, 64); ``model`` (the model's options replacing the part's); ``curriculum``:
 ``[[until_update, max_statements], ...]``, stories drawn with at most that many statements up to that update (six
 after the last), padded as six-statement ones. One torch thread.
 """
@@ -26,7 +26,7 @@ from textgym.agents.supervised import supervised_update
 from textgym.agents.torch_agent import adamw
 from textgym.tasks.babi import BabiQA
 
-MODEL = {"positions": "sinusoidal", "n_layers": 2, "weight_decay": 0.1}
+MODEL = {"positions": "sinusoidal", "n_layers": 2}
 DEFAULTS = {"seed": 0, "learning_rate": 1e-3, "warmup": 0, "updates": 6000, "batch": 64, "model": {}, "curriculum": []}
 
 
@@ -38,15 +38,15 @@ class ShorterStories(BabiQA):
         super().__init__()
         self.level = BabiQA(max_statements=level)
 
-    def sample(self, rng: np.random.Generator, split: str = "train", max_length: int | None = None):
-        return self.level.sample(rng, split, max_length)
+    def sample(self, rng: np.random.Generator, split: str = "train", length_cap: int | None = None):
+        return self.level.sample(rng, split, length_cap)
 
 
 def main() -> None:
     torch.set_num_threads(1)
     options = {**DEFAULTS, **json.loads(sys.argv[1])}
     print(options, flush=True)
-    agent = make_agent("supervised", seed=options["seed"], **{**MODEL, **options["model"]})
+    agent = make_agent("supervised", seed=options["seed"], model={**MODEL, **options["model"]}, weight_decay=0.1)
     model = agent.build_model(BabiQA())
     optimizer = adamw(model, options["learning_rate"], agent.config.weight_decay)
     stages = [(until, ShorterStories(level)) for until, level in options["curriculum"]]

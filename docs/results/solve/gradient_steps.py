@@ -1,7 +1,7 @@
 """Wall time and environment steps to the threshold for `pg` with fewer gradient steps per batch, beside SB3 PPO.
 
 For each task, trains seed 0 of each candidate until a greedy evaluation of 200 validation episodes every 10,000
-steps reaches the task's reward threshold (``time_to_threshold`` of ``benchmarks/perf_agent.py``, evaluations left
+steps reaches the task's reward threshold (``time_to_threshold`` of ``benchmarks/perf/agent.py``, evaluations left
 out of the time), and prints one JSON line per run. One torch thread.
 
     python docs/results/solve/gradient_steps.py textgym/Copy-v0,textgym/Sort-v0 defaults,e2m2,e4m2,ppo
@@ -15,7 +15,7 @@ import sys
 
 import torch
 
-from textgym.benchmarks.perf_agent import time_to_threshold
+from textgym.benchmarks.perf.agent import time_to_threshold
 
 CANDIDATES = {
     "defaults": ("pg", {}),

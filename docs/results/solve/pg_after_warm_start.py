@@ -19,12 +19,12 @@ import torch
 from textgym.agents import make_agent
 from textgym.agents.envs import env_spec
 from textgym.agents.evaluation import evaluate
+from textgym.agents.pg import PolicyGradientAgent
 
 ENV = "textgym/SCAN-v0"
 ENV_OPTIONS = {"scan_split": "simple", "metric": "token_accuracy", "reward_mode": "dense"}
 WARM_START = {
-    "positions": "rotary",
-    "n_layers": 3,
+    "model": {"positions": "rotary", "n_layers": 3},
     "weight_decay": 0.1,
     "mask_actions": True,
     "warm_start_steps": 2_500_000,
@@ -56,7 +56,7 @@ def main() -> None:
 
 def pg_phase(name: str, options: dict, checkpoint: Path, pg_steps: int) -> dict:
     """The PG phase with ``options`` from the warm-started ``checkpoint``, and its validation curve."""
-    agent = make_agent("pg", seed=0, **{**WARM_START, **options}).load(checkpoint)
+    agent = PolicyGradientAgent.load(checkpoint)
     for key, value in options.items():  # load restores the saved options; the PG phase's are these
         setattr(agent.config, key, value)
     agent.kl_coef = agent.config.kl_coef

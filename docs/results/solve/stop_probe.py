@@ -28,15 +28,16 @@ SYMBOLS = range(3, 8)  # Reverse's symbols a to e
 EOS = 1
 
 
-def probe_rows(prompt_len: int, bos_id: int, right: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """Every one- and two-symbol prompt followed by ``<bos>`` and its right first answer symbol, and the right
-    second answer token of each."""
-    rows, targets = [], []
+def probe_rows(model: TransformerPolicy, right: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """``model``'s input for every one- and two-symbol prompt followed by its right first answer symbol, and the
+    right second answer token of each."""
+    prompts, first_symbols, targets = [], [], []
     for prompt in [[a] for a in SYMBOLS] + [[a, b] for a in SYMBOLS for b in SYMBOLS]:
-        pads = [0] * (prompt_len - len(prompt))
-        rows.append((pads + prompt if right else prompt + pads) + [bos_id, prompt[-1]])
+        pads = [0] * (model.config.prompt_len - len(prompt))
+        prompts.append(pads + prompt if right else prompt + pads)
+        first_symbols.append([prompt[-1]])
         targets.append(EOS if len(prompt) == 1 else prompt[0])
-    return torch.tensor(rows), torch.tensor(targets)
+    return model.sequence(torch.tensor(prompts), torch.tensor(first_symbols)), torch.tensor(targets)
 
 
 def eos_probability(model: torch.nn.Module, rows: torch.Tensor) -> dict[str, float]:
@@ -74,7 +75,7 @@ def run_pg(max_length: int, steps: int, options: dict, right: bool) -> None:
         if progress["env_steps"] < next_report:
             return
         next_report += 10_000
-        rows, _ = probe_rows(agent.model.config.prompt_len, agent.model.bos_id, right)
+        rows, _ = probe_rows(agent.model, right)
         line = {"env_steps": progress["env_steps"], "sampled_success": round(progress["success"], 3)}
         line.update(p_eos=eos_probability(agent.model, rows), wall_s=round(time.perf_counter() - began))
         print(json.dumps(line), flush=True)
@@ -86,7 +87,7 @@ def run_teacher(max_length: int, steps: int) -> None:
     torch.manual_seed(0)
     config = TransformerConfig(vocab_size=8, prompt_len=max_length, max_len=2 * max_length + 2)
     model = TransformerPolicy(config)
-    rows, targets = probe_rows(max_length, model.bos_id, right=False)
+    rows, targets = probe_rows(model, right=False)
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-4)
     for update in range(1, steps + 1):
         logits, _ = model(rows)
