@@ -22,8 +22,8 @@ from textgym.tasks import make_task
 from textgym.tokenizers import Tokenizer
 
 REWARD_MODES = ("sparse", "dense")
-_ROW = np.zeros(1, dtype=np.intp)  # the one row of a single environment's episodes
 RENDER_MODES = ("ansi", "rgb_array")
+_ROW = np.zeros(1, dtype=np.intp)  # the one row of a single environment's episodes
 
 
 def check_seed(seed: Any, name: str = "seed") -> int | None:

@@ -110,18 +110,17 @@ class Episodes:
         eot, ending = self.task.tokenizer.eot_id, []
         for i, cut_here in zip(rows.tolist(), cut.tolist()):  # the simulated user answers one turn at a time
             length = int(self.lengths[i])
-            if cut_here:
-                self.generated[i, length] = eot
-                length += 1
-            reply = self.task.reply(self._current(i), self.generated[i, :length].tolist())
-            room = self.gen_len - length - 1
-            if len(reply.ids) > room:
+            closed = self.generated[i, :length].tolist() + ([eot] if cut_here else [])
+            reply = self.task.reply(self._current(i), closed)
+            room = self.gen_len - len(closed) - 1
+            if len(reply.ids) > room:  # checked before anything is written, which might not fit either
                 raise RuntimeError(
                     f"{self.task!r} replied with {len(reply.ids)} tokens where the conversation had room for {room}; "
                     "its max_gen_len must hold max_turns turns of the longest question and reply with their <eot>s"
                 )
-            self.generated[i, length : length + len(reply.ids) + 1] = [*reply.ids, eot]
-            self.lengths[i] = self.filled[i] = length + len(reply.ids) + 1
+            appended = [*closed[length:], *reply.ids, eot]
+            self.generated[i, length : length + len(appended)] = appended
+            self.lengths[i] = self.filled[i] = length + len(appended)
             if reply.end:
                 ending.append(i)
         self.turn_lengths[rows] = 0
