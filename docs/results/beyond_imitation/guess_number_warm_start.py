@@ -19,12 +19,14 @@ import sys
 import time
 
 import gymnasium as gym
+import numpy as np
 import torch
 
 from textgym import TextGenEnv
 from textgym.agents import make_agent
 from textgym.agents.evaluation import evaluate
 from textgym.conversation import split_turns
+from textgym.episodes import play_demonstration
 
 ENV = "textgym/GuessNumber-v0"
 
@@ -53,18 +55,22 @@ def main() -> None:
 def departures(agent, split: str) -> dict[str, dict[str, int]]:
     """For each secret of ``split`` the greedy policy loses: the turn (from 1) at which its conversation first
     differs from the scripted one, and the numbers still possible before that turn."""
-    env = TextGenEnv("GuessNumber")
-    task = env.task
+    task = TextGenEnv("GuessNumber").task
+    prompt_len, gen_len = task.max_prompt_len, task.max_gen_len
+
+    def greedy(example, conversation: list[int]) -> int:
+        obs = np.zeros(prompt_len + gen_len, dtype=np.int64)
+        obs[: len(example.prompt_ids)] = example.prompt_ids
+        obs[prompt_len : prompt_len + len(conversation)] = conversation
+        return int(agent.predict(obs)[0])
+
     lost = {}
     for example in task.examples(split):
-        obs, _ = env.reset(seed=0)
-        env.example = example  # the prompt is the same for every secret
-        terminated = truncated = False
-        while not (terminated or truncated):
-            obs, _, terminated, truncated, info = env.step(int(agent.predict(obs)[0]))
-        if info["success"]:
+        slots, _ = play_demonstration(task, example, greedy)
+        conversation = slots[:-1] if slots[-1] == task.tokenizer.eos_id else slots
+        if task.is_success(conversation, example):
             continue
-        played, _ = split_turns(env.generated, task.tokenizer.eot_id)
+        played, _ = split_turns(conversation, task.tokenizer.eot_id)
         scripted, _ = split_turns(task.demonstration(example)[0], task.tokenizer.eot_id)
         differing = (k for k, (a, b) in enumerate(zip(played, scripted)) if a.question != b.question)
         turn = next(differing, min(len(played), len(scripted)))

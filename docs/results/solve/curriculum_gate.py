@@ -21,6 +21,7 @@ import torch
 
 from textgym.agents import make_agent
 from textgym.agents.evaluation import evaluate
+from textgym.examples import ExampleBatch
 
 REPORT_EVERY = 10_000
 
@@ -31,13 +32,15 @@ def mix_uncapped_episodes(env: gym.vector.VectorEnv, mix: float, seed: int = 123
     uncapped = np.zeros(inner.num_envs, dtype=bool)
     pop, final_info = inner._queue.pop, inner._final_info
 
-    def mixed_pop(rows: np.ndarray, max_length: int | None = None) -> np.ndarray:
+    def mixed_pop(rows: np.ndarray, length_cap: int | None = None) -> ExampleBatch:
         uncapped[rows] = rng.random(rows.size) < mix
-        slots = np.empty(rows.size, dtype=np.intp)
-        for group, cap in ((uncapped[rows], None), (~uncapped[rows], max_length)):
+        batch = None
+        for group, cap in ((uncapped[rows], None), (~uncapped[rows], length_cap)):
             if group.any():
-                slots[group] = pop(rows[group], cap)
-        return slots
+                drawn = pop(rows[group], cap)
+                batch = drawn[np.zeros(rows.size, dtype=np.intp)] if batch is None else batch  # its shape, a copy
+                batch.put(np.flatnonzero(group), drawn)
+        return batch
 
     def gated_final_info(finished: np.ndarray, success: np.ndarray) -> dict:
         gate, inner.curriculum = inner.curriculum, None
