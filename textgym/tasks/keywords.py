@@ -61,7 +61,7 @@ class KeywordsToSentence(LanguageTask):
     Args:
         metric: ``"rouge_l"`` (default) or ``"bleu"``.
         demonstrator: ``"reference"`` (default) or ``"weak"``, see above.
-        tokenizer: ``"word"`` (default) or ``"bpe"``.
+        tokenizer: ``"word"`` (default), ``"bpe"`` or the path of a tokenizer ``.json`` file.
         bpe_vocab_size: see :class:`~textgym.tasks.language.LanguageTask`.
     """
 

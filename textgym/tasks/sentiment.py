@@ -176,7 +176,7 @@ class SentimentContinuation(LanguageTask):
     Args:
         target: ``"positive"`` (default) or ``"negative"``.
         demonstrator: ``"reference"`` (default) or ``"weak"``, see above.
-        tokenizer: ``"word"`` (default) or ``"bpe"``.
+        tokenizer: ``"word"`` (default), ``"bpe"`` or the path of a tokenizer ``.json`` file.
         bpe_vocab_size: see :class:`~textgym.tasks.language.LanguageTask`.
     """
 

@@ -103,7 +103,7 @@ class Summarisation(LanguageTask):
 
     Args:
         num_sentences: sentences in a document, 1 to 7 (default 3).
-        tokenizer: ``"word"`` (default) or ``"bpe"``.
+        tokenizer: ``"word"`` (default), ``"bpe"`` or the path of a tokenizer ``.json`` file.
         bpe_vocab_size: see :class:`~textgym.tasks.language.LanguageTask`.
     """
 
