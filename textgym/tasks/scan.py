@@ -95,11 +95,17 @@ def paper_split(scan_split: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     if scan_split == "length":
         short = tuple(c for c in everything if len(interpret(c).split()) <= LENGTH_TRAIN_MAX)
         return short, tuple(c for c in everything if len(interpret(c).split()) > LENGTH_TRAIN_MAX)
-    primitive = "jump" if scan_split == "addprim_jump" else "turn left"
-    contains = [f" {primitive} " in f" {c} " for c in everything]
-    others = tuple(c for c, has in zip(everything, contains) if not has)
-    test = tuple(c for c, has in zip(everything, contains) if has and c != primitive)
-    return others + (primitive,) * (len(others) // 9), test
+    return hold_out_primitive(everything, "jump" if scan_split == "addprim_jump" else "turn left")
+
+
+def hold_out_primitive(commands: Sequence[str], primitive: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The rule of the ``addprim`` splits, applied to ``commands``: ``(train, held out)``. Train is every command
+    not containing ``primitive`` (a word or a run of words), in order, then ``primitive`` alone, repeated so that it
+    makes up 10% of train; held out is every other command containing it, in order."""
+    contains = [f" {primitive} " in f" {c} " for c in commands]
+    others = tuple(c for c, has in zip(commands, contains) if not has)
+    held = tuple(c for c, has in zip(commands, contains) if has and c != primitive)
+    return others + (primitive,) * (len(others) // 9), held
 
 
 @functools.cache

@@ -26,7 +26,7 @@ import torch
 from textgym.agents import make_agent
 from textgym.agents.evaluation import evaluate
 from textgym.examples import Example
-from textgym.tasks.scan import SCAN, paper_split
+from textgym.tasks.scan import SCAN, hold_out_primitive, paper_split
 
 ENV = "textgym/SCAN-v0"
 EVAL_EVERY = 500_000
@@ -38,11 +38,8 @@ class HeldOutBigram(SCAN):
 
     def __init__(self, bigram: str) -> None:
         super().__init__(scan_split="addprim_turn_left", metric="token_accuracy")
-        paper_train, _ = paper_split("addprim_turn_left")
-        contains = [f" {bigram} " in f" {c} " for c in paper_train]
-        kept = tuple(c for c, has in zip(paper_train, contains) if not has)
-        held = sorted({c for c, has in zip(paper_train, contains) if has and c != bigram})
-        self.proxy = {"train": kept + (bigram,) * (len(kept) // 9), "validation": tuple(held)}
+        train, held = hold_out_primitive(paper_split("addprim_turn_left")[0], bigram)
+        self.proxy = {"train": train, "validation": tuple(sorted(held))}
 
     def examples(self, split: str) -> tuple[Example, ...]:
         return tuple(map(self._example, self.proxy[split]))
