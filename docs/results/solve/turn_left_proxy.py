@@ -17,19 +17,16 @@ split of addprim_turn_left is never read.
 
 import json
 import sys
-import time
 
 import gymnasium as gym
 import numpy as np
 import torch
+from scan_budget import ENV, SUPERVISED, learn_validating  # this directory's
 
 from textgym.agents import make_agent
 from textgym.agents.evaluation import evaluate
 from textgym.examples import Example
 from textgym.tasks.scan import SCAN, hold_out_primitive, paper_split
-
-ENV = "textgym/SCAN-v0"
-EVAL_EVERY = 500_000
 
 
 class HeldOutBigram(SCAN):
@@ -56,26 +53,16 @@ def main() -> None:
     seed, tokens = int(sys.argv[1]), int(sys.argv[2])
     options = json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}
     task = HeldOutBigram(sys.argv[4] if len(sys.argv) > 4 else "walk left")
-    model = {"positions": "rotary", "n_layers": 3, **options.pop("model", {})}
-    agent = make_agent("supervised", seed=seed, **{"model": model, "weight_decay": 0.1, "precision": "bf16", **options})
-    began, next_evaluation, evaluated_at = time.perf_counter(), EVAL_EVERY, 0
-
-    def report(**line) -> None:
-        print(json.dumps({**line, "wall_s": round(time.perf_counter() - began)}), flush=True)
-
-    def validation() -> float:
-        return evaluate(agent, ENV, 500, split="validation", task=task, reward_mode="dense")["success"]
-
-    def every_half_million(metrics: dict) -> None:
-        nonlocal next_evaluation, evaluated_at
-        if metrics["env_steps"] >= next_evaluation:
-            next_evaluation, evaluated_at = next_evaluation + EVAL_EVERY, metrics["env_steps"]
-            report(tokens=int(metrics["env_steps"]), validation=validation())
-
+    model = {**SUPERVISED["model"], **options.pop("model", {})}
+    agent = make_agent("supervised", seed=seed, **{**SUPERVISED, "precision": "bf16", **options, "model": model})
     print(json.dumps({"held_out": len(task.proxy["validation"]), "train": len(task.proxy["train"])}), flush=True)
-    agent.learn(gym.make_vec(ENV, num_envs=8, task=task, reward_mode="dense"), tokens, callback=every_half_million)
-    if evaluated_at != agent.num_env_steps:
-        report(tokens=agent.num_env_steps, validation=validation())
+    env = gym.make_vec(ENV, num_envs=8, task=task, reward_mode="dense")
+    learn_validating(
+        agent,
+        env,
+        tokens,
+        lambda: evaluate(agent, ENV, 500, split="validation", task=task, reward_mode="dense")["success"],
+    )
 
 
 if __name__ == "__main__":
