@@ -34,7 +34,7 @@ from torch import nn
 
 from textgym.agents.base import check_option_types, make_config
 
-POSITION_ENCODINGS = ("sinusoidal", "rotary")
+POSITION_ENCODINGS = ("sinusoidal", "rotary", "alibi")
 PRECISIONS = ("fp32", "bf16")
 
 MASKED_LOGIT = -1e9
@@ -54,8 +54,11 @@ class ModelConfig:
         n_layers: Transformer blocks.
         d_ff: width of each block's feed-forward layer.
         dropout: dropout rate in attention and feed-forward outputs (0 for RL by default).
-        positions: ``"sinusoidal"`` (the fixed encoding added to the token embeddings) or ``"rotary"`` (the same
-            frequencies rotating queries and keys, RoPE, so attention depends on relative offsets).
+        positions: ``"sinusoidal"`` (the fixed encoding added to the token embeddings), ``"rotary"`` (the same
+            frequencies rotating queries and keys, RoPE, so attention depends on relative offsets) or ``"alibi"``
+            (no encoding of positions in the tokens; each head's attention score is lowered in proportion to the
+            distance from the query to the key, ALiBi, so every head leans towards recent tokens, some strongly and
+            some hardly at all).
     """
 
     d_model: int = 128
@@ -179,14 +182,32 @@ def rotate(x: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:
     return torch.stack([even * cos - odd * sin, even * sin + odd * cos], dim=-1).flatten(-2)
 
 
+def alibi_slopes(n_heads: int) -> torch.Tensor:
+    """ALiBi's per-head slopes (Press et al. 2022): head ``h`` (from 1) lowers a score by ``2 ** (-8 h / H)`` per
+    token of distance, a geometric series from nearly 1/2 per token down to 1/256 (the paper's rule for a power of
+    two H, used for every H)."""
+    return torch.tensor([2.0 ** (-8.0 * h / n_heads) for h in range(1, n_heads + 1)])
+
+
 class CausalSelfAttention(nn.Module):
     def __init__(self, config: TransformerConfig) -> None:
         super().__init__()
         self.n_heads = config.n_heads
         self.rotary = config.positions == "rotary"
+        self.alibi = config.positions == "alibi"
+        self.register_buffer("slopes", alibi_slopes(config.n_heads)[:, None, None], persistent=False)
         self.qkv = nn.Linear(config.d_model, 3 * config.d_model)
         self.out = nn.Linear(config.d_model, config.d_model)
         self.dropout = config.dropout
+
+    def mask(self, query_positions: torch.Tensor, seen: int) -> torch.Tensor:
+        """What queries at ``query_positions`` ``(B or 1, T)`` see of the keys at positions ``0 .. seen - 1``: the
+        keys at or before their own position, as a boolean mask ``(B or 1, 1, T, seen)``, or with ALiBi as the
+        scores' additive bias ``(B or 1, H, T, seen)``, ``-inf`` where a key is not visible."""
+        distance = query_positions[:, None, :, None] - torch.arange(seen, device=query_positions.device)
+        if not self.alibi:
+            return distance >= 0
+        return (-self.slopes * distance).masked_fill(distance < 0, float("-inf"))
 
     def forward(
         self,
@@ -206,18 +227,23 @@ class CausalSelfAttention(nn.Module):
             q, k = rotate(q, angles), rotate(k, angles)
         dropout = self.dropout if self.training else 0.0
         if cache is None:
-            y = F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=dropout)
+            if not self.alibi:
+                y = F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=dropout)
+            else:
+                bias = self.mask(torch.arange(T, device=x.device)[None], T).to(q.dtype)
+                y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=dropout)
         else:
             slots = positions[:, None, :, None].expand(B, self.n_heads, T, d // self.n_heads)
             cache.keys[layer].scatter_(2, slots, k)
             cache.values[layer].scatter_(2, slots, v)
             seen = int(positions.max()) + 1
             k, v = cache.keys[layer][:, :, :seen], cache.values[layer][:, :, :seen]
-            if T == 1 and bool((positions == seen - 1).all()):  # one new token per row, rows alike: all visible
+            if not self.alibi and T == 1 and bool((positions == seen - 1).all()):  # rows alike: all keys visible
                 y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout)
             else:
-                visible = torch.arange(seen, device=x.device) <= positions[:, :, None]  # (B, T, seen)
-                y = F.scaled_dot_product_attention(q, k, v, attn_mask=visible[:, None], dropout_p=dropout)
+                mask = self.mask(positions, seen)
+                mask = mask.to(q.dtype) if self.alibi else mask
+                y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout)
         return self.out(y.transpose(1, 2).reshape(B, T, d))
 
 

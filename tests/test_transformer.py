@@ -6,9 +6,11 @@ import torch
 from textgym.agents.supervised import used_width
 from textgym.agents.transformer import (
     MASKED_LOGIT,
+    POSITION_ENCODINGS,
     ModelConfig,
     TransformerConfig,
     TransformerPolicy,
+    alibi_slopes,
     rotate,
     sinusoidal_positions,
 )
@@ -23,7 +25,7 @@ def random_batch(batch=5, seed=0):
     return prompts, answers
 
 
-@pytest.mark.parametrize("positions", ["sinusoidal", "rotary"])
+@pytest.mark.parametrize("positions", POSITION_ENCODINGS)
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_kv_cache_logits_equal_full_sequence_logits(seed, positions):
     torch.manual_seed(seed)
@@ -43,7 +45,7 @@ def test_kv_cache_logits_equal_full_sequence_logits(seed, positions):
     torch.testing.assert_close(torch.stack(incremental_values, 1), full_values[:, P:], atol=1e-5, rtol=0)
 
 
-@pytest.mark.parametrize("positions", ["sinusoidal", "rotary"])
+@pytest.mark.parametrize("positions", POSITION_ENCODINGS)
 def test_rows_extended_by_different_numbers_of_tokens_match_the_full_sequence(positions):
     """A dialogue partner's reply reaches some rows only: rows grow by different counts in one call."""
     torch.manual_seed(0)
@@ -82,6 +84,24 @@ def test_rotary_attention_depends_on_relative_positions_only():
 
     assert score(5, 2) == pytest.approx(score(9, 6), abs=1e-5)
     assert score(5, 2) != pytest.approx(score(5, 3), abs=1e-3)
+
+
+def test_alibi_lowers_each_heads_scores_in_proportion_to_the_distance():
+    """With ALiBi the tokens carry no position: a head's score for a key is q.k lowered by its slope times the
+    distance, so that among equal keys the nearest wins, and shifting query and key together changes nothing."""
+    assert alibi_slopes(4).tolist() == [2**-2, 2**-4, 2**-6, 2**-8]
+    assert alibi_slopes(8)[0] == pytest.approx(2**-1) and alibi_slopes(8)[-1] == pytest.approx(2**-8)
+    model = TransformerPolicy(dataclasses.replace(CONFIG, positions="alibi"))
+    attention = model.blocks[0].attention
+    bias = attention.mask(torch.tensor([[2, 5]]), 6)  # queries at positions 2 and 5, keys 0..5
+    assert bias.shape == (1, CONFIG.n_heads, 2, 6)
+    torch.testing.assert_close(bias[0, 0, 1], -0.25 * torch.tensor([5.0, 4, 3, 2, 1, 0]))
+    torch.testing.assert_close(bias[0, 3, 0, :3], -(2**-8) * torch.tensor([2.0, 1, 0]))
+    assert torch.isinf(bias[0, :, 0, 3:]).all() and (bias[0, :, 0, 3:] < 0).all()  # keys after the query: never
+    shifted = attention.mask(torch.tensor([[4, 7]]), 8)
+    torch.testing.assert_close(shifted[..., 2:], bias)
+    tokens = torch.tensor([[3, 4, 5]])
+    assert torch.equal(model._embed(tokens, torch.arange(3))[0], model._embed(tokens, torch.tensor([7, 0, 2]))[0])
 
 
 def test_attention_is_causal():
