@@ -34,7 +34,7 @@ from torch import nn
 
 from textgym.agents.base import check_option_types, make_config
 
-POSITION_ENCODINGS = ("sinusoidal", "rotary", "alibi")
+POSITION_ENCODINGS = ("sinusoidal", "rotary", "alibi", "none")
 PRECISIONS = ("fp32", "bf16")
 
 MASKED_LOGIT = -1e9
@@ -55,10 +55,11 @@ class ModelConfig:
         d_ff: width of each block's feed-forward layer.
         dropout: dropout rate in attention and feed-forward outputs (0 for RL by default).
         positions: ``"sinusoidal"`` (the fixed encoding added to the token embeddings), ``"rotary"`` (the same
-            frequencies rotating queries and keys, RoPE, so attention depends on relative offsets) or ``"alibi"``
+            frequencies rotating queries and keys, RoPE, so attention depends on relative offsets), ``"alibi"``
             (no encoding of positions in the tokens; each head's attention score is lowered in proportion to the
             distance from the query to the key, ALiBi, so every head leans towards recent tokens, some strongly and
-            some hardly at all).
+            some hardly at all) or ``"none"`` (no positions at all: the causal mask alone lets the model tell where
+            a token is, as a count of what precedes it).
     """
 
     d_model: int = 128
