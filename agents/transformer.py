@@ -201,14 +201,14 @@ class CausalSelfAttention(nn.Module):
         self.out = nn.Linear(config.d_model, config.d_model)
         self.dropout = config.dropout
 
-    def mask(self, query_positions: torch.Tensor, seen: int) -> torch.Tensor:
+    def mask(self, query_positions: torch.Tensor, seen: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
         """What queries at ``query_positions`` ``(B or 1, T)`` see of the keys at positions ``0 .. seen - 1``: the
         keys at or before their own position, as a boolean mask ``(B or 1, 1, T, seen)``, or with ALiBi as the
-        scores' additive bias ``(B or 1, H, T, seen)``, ``-inf`` where a key is not visible."""
+        scores' additive bias ``(B or 1, H, T, seen)`` in ``dtype``, ``-inf`` where a key is not visible."""
         distance = query_positions[:, None, :, None] - torch.arange(seen, device=query_positions.device)
         if not self.alibi:
             return distance >= 0
-        return (-self.slopes * distance).masked_fill(distance < 0, float("-inf"))
+        return (-self.slopes * distance).masked_fill(distance < 0, float("-inf")).to(dtype)
 
     def forward(
         self,
@@ -231,7 +231,7 @@ class CausalSelfAttention(nn.Module):
             if not self.alibi:
                 y = F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=dropout)
             else:
-                bias = self.mask(torch.arange(T, device=x.device)[None], T).to(q.dtype)
+                bias = self.mask(torch.arange(T, device=x.device)[None], T, q.dtype)
                 y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=dropout)
         else:
             slots = positions[:, None, :, None].expand(B, self.n_heads, T, d // self.n_heads)
@@ -242,8 +242,7 @@ class CausalSelfAttention(nn.Module):
             if not self.alibi and T == 1 and bool((positions == seen - 1).all()):  # rows alike: all keys visible
                 y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout)
             else:
-                mask = self.mask(positions, seen)
-                mask = mask.to(q.dtype) if self.alibi else mask
+                mask = self.mask(positions, seen, q.dtype)
                 y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout)
         return self.out(y.transpose(1, 2).reshape(B, T, d))
 
