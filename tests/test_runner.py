@@ -411,7 +411,8 @@ def test_the_solve_suite_gives_every_agent_the_same_budget_on_each_task_and_eval
     solve = load_suite("solve")
     check_suite(solve)  # every environment and agent builds, the curriculum envs' test splits included
     parts = solve.parts()
-    assert [part.name for part in parts] == ["solve", "scan_simple", "scan", "qa", "ladder"] and solve.seeds == 3
+    assert [part.name for part in parts] == ["solve", "scan_simple_turn_left", "scan_length", "scan", "qa", "ladder"]
+    assert solve.seeds == 3
     tasks = {env.key for part in parts for env in part.envs}
     assert tasks == {
         "textgym/Addition-v0", "textgym/ReversedAddition-v0", "textgym/RepeatCopy-v0", "SCAN-simple",
