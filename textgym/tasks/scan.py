@@ -93,9 +93,18 @@ def paper_split(scan_split: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         shuffled = tuple(everything[i] for i in order)
         return shuffled[:SIMPLE_TRAIN], shuffled[SIMPLE_TRAIN:]
     if scan_split == "length":
-        short = tuple(c for c in everything if len(interpret(c).split()) <= LENGTH_TRAIN_MAX)
-        return short, tuple(c for c in everything if len(interpret(c).split()) > LENGTH_TRAIN_MAX)
+        return hold_out_longer(everything, LENGTH_TRAIN_MAX)
     return hold_out_primitive(everything, "jump" if scan_split == "addprim_jump" else "turn left")
+
+
+def hold_out_longer(commands: Sequence[str], max_actions: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The rule of the ``length`` split, applied to ``commands``: ``(train, held out)``. Train is every command whose
+    action sequence has at most ``max_actions`` actions, in order; held out is every longer one, in order."""
+    short = [len(interpret(c).split()) <= max_actions for c in commands]
+    return (
+        tuple(c for c, fits in zip(commands, short) if fits),
+        tuple(c for c, fits in zip(commands, short) if not fits),
+    )
 
 
 def hold_out_primitive(commands: Sequence[str], primitive: str) -> tuple[tuple[str, ...], tuple[str, ...]]:

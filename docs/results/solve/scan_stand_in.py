@@ -34,7 +34,7 @@ from scan_budget import ENV, SUPERVISED, learn_validating  # this directory's
 from textgym.agents import make_agent
 from textgym.agents.evaluation import evaluate
 from textgym.examples import Example
-from textgym.tasks.scan import SCAN, hold_out_primitive, interpret, paper_split
+from textgym.tasks.scan import SCAN, hold_out_longer, hold_out_primitive, paper_split
 
 
 class StandIn(SCAN):
@@ -48,9 +48,7 @@ class StandIn(SCAN):
             train, held = hold_out_primitive(paper_split("addprim_turn_left")[0], value)
         elif kind == "longer" and value.isdigit():
             super().__init__(scan_split="length", metric="token_accuracy")
-            commands = paper_split("length")[0]
-            train = tuple(c for c in commands if len(interpret(c).split()) <= int(value))
-            held = tuple(c for c in commands if len(interpret(c).split()) > int(value))
+            train, held = hold_out_longer(paper_split("length")[0], int(value))
         else:
             raise ValueError(f"HELD_OUT must be 'bigram:WORDS' or 'longer:N', got {held_out!r}")
         self.stand_in = {"train": train, "validation": tuple(sorted(held))}
