@@ -166,10 +166,11 @@ def markdown(summary: Summary, records: list[dict[str, Any]], title: str = "") -
     """The report as Markdown: the tables, the failures and the plot files."""
     budgets = sorted({record["steps"] for record in records})
     episodes = sorted({record["eval_episodes"] for record in records})
+    decodings = " / ".join(sorted({record.get("eval_decoding", "greedy") for record in records}))
     lines = [
         f"# Benchmark{': ' + title if title else ''}",
         "",
-        f"Final test score after {_join(budgets)} environment steps, greedy, on {_join(episodes)} held-out test "
+        f"Final test score after {_join(budgets)} environment steps, {decodings}, on {_join(episodes)} held-out test "
         "prompts (the same for every agent). Scores are the tasks' metrics in [0, 1]; IQM = interquartile mean over "
         "seeds; [a, b] = 95% stratified-bootstrap confidence interval.",
         "",
@@ -187,6 +188,7 @@ def markdown(summary: Summary, records: list[dict[str, Any]], title: str = "") -
             f"{_solved(row)} | {_number(row['success_rate'])} | {_number(row['env_steps'], '.0f')} | "
             f"{_number(row['steps_per_s'], '.0f')} |"
         )
+    lines += _measures(summary, records)
     lines += ["", "## Over all tasks", "", "| agent | tasks | IQM of final scores [95% CI] |", "|---|---:|---:|"]
     lines += [f"| {a} | {summary.tasks[a]} | {_interval(i)} |" for a, i in summary.aggregate.items()]
     if summary.reference is not None:
@@ -208,6 +210,24 @@ def markdown(summary: Summary, records: list[dict[str, Any]], title: str = "") -
     if summary.plots:
         lines += ["", "## Plots", ""] + [f"![{path.stem}]({path.name})" for path in summary.plots]
     return "\n".join(lines) + "\n"
+
+
+def _measures(summary: Summary, records: list[dict[str, Any]]) -> list[str]:
+    """The table of the other numbers the tasks report at the final evaluation (a continuation's fluency, a
+    dialogue's turns), means over the seeds that finished; no lines when no record holds any."""
+    lines = []
+    for row in summary.rows:
+        finished = [
+            r.get("final_measures", {}) for r in _runs(records, row["env"], row["agent"]) if r["status"] == "ok"
+        ]
+        names = sorted(set.intersection(*(set(measures) for measures in finished))) if finished else []
+        if names:
+            means = ", ".join(f"{name} {np.mean([m[name] for m in finished]):.3f}" for name in names)
+            lines.append(f"| {row['env']} | {row['agent']} | {means} |")
+    if not lines:
+        return []
+    header = ["", "## Task measures", "", "Means over seeds at the final evaluation.", ""]
+    return [*header, "| env | agent | measures |", "|---|---|---|", *lines]
 
 
 def _runs(records: list[dict[str, Any]], env: str, agent: str) -> list[dict[str, Any]]:

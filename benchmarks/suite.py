@@ -8,6 +8,7 @@ A suite file (see ``benchmarks/suites/quick.toml``)::
     eval_every = 10_000          # evaluate every this many environment steps (and at 0 and at the end)
     eval_episodes = 100          # held-out test prompts per evaluation
     reference = "pg"             # optional: the agent the report compares the others with
+    eval_decoding = "sampled"    # optional: evaluations sample actions from the policy ("greedy" by default)
     trial_timeout = 3600         # optional: seconds a trial may run before it is stopped and recorded as failed
     include = ["language"]       # optional: suites whose trials join these, each at its own seeds and budget
     envs = ["textgym/Copy-v0", { id = "textgym/Reverse-v0", options = { max_length = 4 } },
@@ -31,7 +32,7 @@ import gymnasium as gym
 from textgym.agents import make_agent
 from textgym.agents.envs import env_spec
 from textgym.agents.evaluation import evaluation_options
-from textgym.benchmarks.trial import EVAL_SEED, TrialSpec
+from textgym.benchmarks.trial import EVAL_DECODINGS, EVAL_SEED, TrialSpec
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -42,7 +43,7 @@ SUITES_DIR = Path(__file__).parent / "suites"
 """Where the named suites (``quick``, ``full``) live."""
 
 REQUIRED_KEYS = ("seeds", "steps", "eval_every", "eval_episodes", "envs", "agents")
-OPTIONAL_KEYS = ("description", "reference")
+OPTIONAL_KEYS = ("description", "reference", "eval_decoding")
 TIMEOUT_KEY = "trial_timeout"
 INCLUDE_KEY = "include"
 
@@ -111,6 +112,8 @@ class Suite:
             ``include``); their environments' names must differ from this suite's and from each other's.
         trial_timeout: seconds a trial of this suite may run (``None``: no limit); one that runs longer is
             stopped and recorded as failed.
+        eval_decoding: how evaluations choose actions, ``"greedy"`` or ``"sampled"``
+            (:class:`~benchmarks.trial.TrialSpec`).
     """
 
     name: str
@@ -124,6 +127,7 @@ class Suite:
     description: str = ""
     includes: tuple[Suite, ...] = ()
     trial_timeout: float | None = None
+    eval_decoding: str = "greedy"
 
     def parts(self) -> list[Suite]:
         """The suite without its includes, then every included suite's parts: cross-products of environments,
@@ -149,6 +153,7 @@ class Suite:
                 steps=self.steps,
                 eval_every=self.eval_every,
                 eval_episodes=self.eval_episodes,
+                eval_decoding=self.eval_decoding,
             )
             for env in self.envs
             for agent in self.agents
@@ -283,6 +288,10 @@ def load_suite(suite: str | Path, _including: tuple[Path, ...] = ()) -> Suite:
         trial_timeout=data.get(TIMEOUT_KEY),
     )
     agent_names = sorted({agent.key for part in suite.parts() for agent in part.agents})
+    if suite.eval_decoding not in EVAL_DECODINGS:
+        raise SuiteError(
+            f"{source}: 'eval_decoding' must be one of {list(EVAL_DECODINGS)}, got {suite.eval_decoding!r}"
+        )
     if "reference" in data and data["reference"] not in agent_names:
         raise SuiteError(f"{source}: reference {data['reference']!r} is not one of its agents {agent_names}")
     return _checked_shape(suite, source)

@@ -26,6 +26,9 @@ from textgym.benchmarks.versions import package_versions
 EVAL_SEED = 10_000
 """Seed of the first held-out evaluation prompt; every trial of every agent evaluates on the same prompts."""
 
+EVAL_DECODINGS = ("greedy", "sampled")
+"""How a trial's evaluations choose actions: the most likely one, or one drawn from the policy."""
+
 
 @dataclass(frozen=True)
 class TrialSpec:
@@ -43,6 +46,8 @@ class TrialSpec:
         eval_every: environment steps between evaluations; evaluations also happen at 0 and after training.
         eval_episodes: held-out test prompts per evaluation.
         eval_seed: seed of the first evaluation prompt.
+        eval_decoding: how evaluations choose actions: ``"greedy"`` (default) or ``"sampled"`` (at the policy's
+            temperature), for tasks whose policy is a distribution, such as a continuation's sentiment.
     """
 
     env: str
@@ -56,6 +61,11 @@ class TrialSpec:
     agent_options: dict[str, Any] = field(default_factory=dict)
     label: str = ""
     env_label: str = ""
+    eval_decoding: str = "greedy"
+
+    def __post_init__(self) -> None:
+        if self.eval_decoding not in EVAL_DECODINGS:
+            raise ValueError(f"eval_decoding must be one of {list(EVAL_DECODINGS)}, got {self.eval_decoding!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """The spec as JSON-ready settings."""
@@ -80,8 +90,11 @@ class TrialSpec:
     def key(self) -> str:
         """A file-name-safe name, unique for these settings: readable parts and a hash of all of them. The hash
         reads the agent's nested ``model`` options as the flat options they were before they were nested
-        (:func:`hashed_options`), so that the trials finished then keep their keys."""
+        (:func:`hashed_options`), and leaves out the default ``eval_decoding``, so that the trials finished before
+        either keep their keys."""
         settings = {**self.to_dict(), "agent_options": hashed_options(self.agent_options)}
+        if self.eval_decoding == "greedy":
+            del settings["eval_decoding"]
         digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
         readable = f"{self.env_name}__{self.agent_label}__seed{self.seed}"
         return f"{re.sub(r'[^A-Za-z0-9._-]+', '_', readable)}__{digest}"
@@ -113,6 +126,7 @@ def failed_record(spec: TrialSpec, error: str | None = None) -> dict[str, Any]:
         "status": "failed",
         "final_score": None,
         "final_success": None,
+        "final_measures": {},
         "env_steps": 0,
         "wall_s": 0.0,
         "train_s": 0.0,
@@ -162,8 +176,16 @@ def _train_and_evaluate(spec: TrialSpec, record: dict[str, Any], log_dir: Path |
 
     def checkpoint(env_steps: int) -> None:
         began = time.perf_counter()
-        result = evaluate(agent, spec.env, spec.eval_episodes, seed=spec.eval_seed, **spec.env_options)
+        result = evaluate(
+            agent,
+            spec.env,
+            spec.eval_episodes,
+            seed=spec.eval_seed,
+            deterministic=spec.eval_decoding == "greedy",
+            **spec.env_options,
+        )
         record["curve"].append([env_steps, result["score"], result["success"]])
+        record["final_measures"] = {k: v for k, v in result.items() if k not in ("score", "success", "episodes")}
         record["eval_s"] += time.perf_counter() - began
         if evaluations is not None:
             evaluations.write(

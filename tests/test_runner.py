@@ -281,6 +281,7 @@ GOOD = {
         ({"agents": '[{ name = "random", label = 3 }]'}, "'label' of 'random' must be a non-empty string, got 3"),
         ({"envs": '[{ id = "textgym/Copy-v0", labels = "copy" }]'}, r"unknown key\(s\) \['labels'\] in 'envs'"),
         ({"envs": '["textgym/Copy-v0", { id = "textgym/Copy-v0", options = { max_length = 2 } }]'}, "more than once"),
+        ({"eval_decoding": '"beam"'}, r"'eval_decoding' must be one of \['greedy', 'sampled'\], got 'beam'"),
     ],
 )
 def test_bad_suites_are_refused_before_any_trial_starts(change, message, tmp_path, capsys):
@@ -296,7 +297,7 @@ def test_command_line_choices_are_checked_before_any_trial_starts(tmp_path, caps
     out = tmp_path / "out"
     assert main(["quik", "--out", str(out)]) == 2
     expected = "unknown suite 'quik'; expected a path to a .toml file or one of "
-    expected += "['dialogue', 'full', 'language', 'quick', 'reasoning', 'solve']"
+    expected += "['beyond_imitation', 'dialogue', 'full', 'language', 'quick', 'reasoning', 'solve']"
     assert expected in capsys.readouterr().err
     assert main(["quick", "--agents", "random", "nope", "--executor", "serial", "--out", str(out)]) == 2
     assert "unknown agent 'nope'" in capsys.readouterr().err
@@ -358,6 +359,31 @@ def test_labels_let_one_agent_or_env_run_with_two_sets_of_options(tmp_path):
     assert "| textgym/Copy-v0 | random-seeded-vocab |" in (tmp_path / "out" / "summary.md").read_text()
     only = suite.with_overrides(agents=["random-seeded-vocab"])
     assert only.agents == (AgentEntry("random", {"vocab_size": 8}, "random-seeded-vocab"),)
+
+
+def test_a_sampled_suite_evaluates_sampled_actions_and_records_the_task_measures(tmp_path):
+    """``eval_decoding = "sampled"``: the same trial evaluates the policy's sampled actions, under its own key; every
+    record keeps the other numbers the task reports (here sentiment continuation's fluency), and the report lists
+    them."""
+    scores = {}
+    for decoding in ("greedy", "sampled"):
+        suite_file = tmp_path / f"{decoding}.toml"
+        suite_file.write_text(
+            f'seeds = 1\nsteps = 1\neval_every = 1\neval_episodes = 30\neval_decoding = "{decoding}"\n'
+            'envs = ["textgym/SentimentContinuation-v0"]\nagents = [{ name = "pg", options = { num_envs = 8 } }]\n'
+        )
+        suite = load_suite(suite_file)
+        (spec,) = suite.trials()
+        assert spec.eval_decoding == decoding
+        assert main([str(suite_file), "--executor", "serial", "--out", str(tmp_path / decoding)]) == 0
+        (record,) = read_results(tmp_path / decoding / RESULTS_FILE)
+        assert record["eval_decoding"] == decoding and (tmp_path / decoding / TRIALS_DIR / f"{spec.key}.json").exists()
+        assert set(record["final_measures"]) >= {"fluency", "sentiment"}
+        assert all(0 <= value <= 1 for value in record["final_measures"].values())
+        assert "## Task measures" in (tmp_path / decoding / "summary.md").read_text()
+        scores[decoding] = (spec.key, record["final_score"])
+    assert scores["greedy"][0] != scores["sampled"][0]  # a sampled trial is another trial
+    assert scores["greedy"][1] != scores["sampled"][1]  # an untrained policy: its mode is not its samples
 
 
 def test_a_suite_includes_other_suites_each_at_its_own_budget(tmp_path):
