@@ -49,12 +49,13 @@ def test_the_wheel_installs_only_the_textgym_package(tmp_path):
         "textgym/benchmarks/cli.py",
         "textgym/benchmarks/perf/env.py",
         "textgym/benchmarks/perf/agent.py",
-        "textgym/benchmarks/suites/quick.toml",
-        "textgym/benchmarks/suites/solve/scan.toml",
         "textgym/benchmarks/rl_zoo/ppo.yml",
         "textgym/data/wordle_words.txt",
     ):
         assert expected in names
+    suites = repo / "benchmarks" / "suites"
+    for suite in suites.rglob("*.toml"):  # every suite and every part of one, so that includes resolve
+        assert f"textgym/benchmarks/suites/{suite.relative_to(suites).as_posix()}" in names
     assert "textgym-bench = textgym.benchmarks.cli:main" in metadata["entry_points.txt"]
 
 
