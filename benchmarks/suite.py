@@ -288,10 +288,6 @@ def load_suite(suite: str | Path, _including: tuple[Path, ...] = ()) -> Suite:
         trial_timeout=data.get(TIMEOUT_KEY),
     )
     agent_names = sorted({agent.key for part in suite.parts() for agent in part.agents})
-    if suite.eval_decoding not in EVAL_DECODINGS:
-        raise SuiteError(
-            f"{source}: 'eval_decoding' must be one of {list(EVAL_DECODINGS)}, got {suite.eval_decoding!r}"
-        )
     if "reference" in data and data["reference"] not in agent_names:
         raise SuiteError(f"{source}: reference {data['reference']!r} is not one of its agents {agent_names}")
     return _checked_shape(suite, source)
@@ -321,11 +317,16 @@ def check_suite(suite: Suite) -> None:
 
 
 def _checked_shape(suite: Suite, source: str) -> Suite:
-    """``suite`` if its numbers are positive integers and its lists non-empty without repeats."""
+    """``suite`` if its numbers are positive integers, its evaluation decoding a known one and its lists non-empty
+    without repeats."""
     for key in ("seeds", "steps", "eval_every", "eval_episodes"):
         value = getattr(suite, key)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise SuiteError(f"{source}: {key!r} must be a positive integer, got {value!r}")
+    if suite.eval_decoding not in EVAL_DECODINGS:
+        raise SuiteError(
+            f"{source}: 'eval_decoding' must be one of {list(EVAL_DECODINGS)}, got {suite.eval_decoding!r}"
+        )
     timeout = suite.trial_timeout
     if timeout is not None and not (
         isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and 0 < timeout < float("inf")
