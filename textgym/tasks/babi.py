@@ -64,8 +64,7 @@ class BabiQA(LanguageTask):
         babi_task: 1 (default), 2 or 6.
         max_statements: most statements in a story, 2 to 20 (default 6).
         question_first: the question before the story (default) or after it.
-        tokenizer: ``"word"`` (default), ``"bpe"`` or the path of a tokenizer ``.json`` file.
-        bpe_vocab_size: see :class:`~textgym.tasks.language.LanguageTask`.
+        tokenizer, bpe_vocab_size: see :class:`~textgym.tasks.language.LanguageTask` (defaults ``"word"``, 128).
     """
 
     name = "BabiQA"

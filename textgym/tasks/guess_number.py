@@ -66,8 +66,7 @@ class GuessNumber(GuessingGame):
     Args:
         low: the smallest secret, 0 to 998 (default 1).
         high: the largest secret, ``low + 1`` to 999 (default 100).
-        max_turns: the most agent turns (default 10).
-        turn_cost: score lost per answered turn (default 0.01).
+        max_turns, turn_cost: see :class:`~textgym.tasks.dialogue.DialogueTask` (defaults 10 and 0.01).
         demonstrator: the policy of ``scripted_action``, ``demonstration`` and ``oracle_actions``: ``"scripted"``
             (default, the binary search) or ``"weak"`` (the off-centre search).
     """

@@ -61,8 +61,7 @@ class KeywordsToSentence(LanguageTask):
     Args:
         metric: ``"rouge_l"`` (default) or ``"bleu"``.
         demonstrator: ``"reference"`` (default) or ``"weak"``, see above.
-        tokenizer: ``"word"`` (default), ``"bpe"`` or the path of a tokenizer ``.json`` file.
-        bpe_vocab_size: see :class:`~textgym.tasks.language.LanguageTask`.
+        tokenizer, bpe_vocab_size: see :class:`~textgym.tasks.language.LanguageTask` (defaults ``"word"``, 128).
     """
 
     name = "KeywordsToSentence"

@@ -72,8 +72,7 @@ class NumberWords(LanguageTask):
         direction: ``"to_digits"`` (default) or ``"to_words"``.
         max_digits: most digits of a number, 1 to 6 (default 6).
         metric: ``"chrf"`` (default) or ``"exact_match"``.
-        tokenizer: ``"word"`` (default), ``"bpe"`` or the path of a tokenizer ``.json`` file.
-        bpe_vocab_size: see :class:`~textgym.tasks.language.LanguageTask`.
+        tokenizer, bpe_vocab_size: see :class:`~textgym.tasks.language.LanguageTask` (defaults ``"word"``, 128).
     """
 
     name = "NumberWords"

@@ -169,8 +169,7 @@ class SCAN(LanguageTask):
     Args:
         scan_split: ``"simple"`` (default), ``"length"``, ``"addprim_jump"`` or ``"addprim_turn_left"``.
         metric: ``"exact_match"`` (default) or ``"token_accuracy"``.
-        tokenizer: ``"word"`` (default), ``"bpe"`` or the path of a tokenizer ``.json`` file.
-        bpe_vocab_size: see :class:`~textgym.tasks.language.LanguageTask`.
+        tokenizer, bpe_vocab_size: see :class:`~textgym.tasks.language.LanguageTask` (defaults ``"word"``, 128).
     """
 
     name = "SCAN"

@@ -176,8 +176,7 @@ class SentimentContinuation(LanguageTask):
     Args:
         target: ``"positive"`` (default) or ``"negative"``.
         demonstrator: ``"reference"`` (default) or ``"weak"``, see above.
-        tokenizer: ``"word"`` (default), ``"bpe"`` or the path of a tokenizer ``.json`` file.
-        bpe_vocab_size: see :class:`~textgym.tasks.language.LanguageTask`.
+        tokenizer, bpe_vocab_size: see :class:`~textgym.tasks.language.LanguageTask` (defaults ``"word"``, 128).
     """
 
     name = "SentimentContinuation"

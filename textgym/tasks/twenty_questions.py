@@ -115,8 +115,7 @@ class TwentyQuestions(GuessingGame):
     Args:
         objects_per_kind: objects of each kind, 2 to 16 (default 8: a world of 32 objects).
         world_seed: seed of the attributes (default 0).
-        max_turns: the most agent turns (default 10).
-        turn_cost: score lost per answered turn (default 0.01).
+        max_turns, turn_cost: see :class:`~textgym.tasks.dialogue.DialogueTask` (defaults 10 and 0.01).
         demonstrator: the policy of ``scripted_action``, ``demonstration`` and ``oracle_actions``: ``"scripted"``
             (default, attribute halving) or ``"weak"`` (random attribute questions).
     """

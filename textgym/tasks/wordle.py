@@ -94,8 +94,7 @@ class Wordle(GuessingGame):
     six guesses (82.2%, 4.41 guesses on average, a mean score of 0.789), and 85 of the 99 test words.
 
     Args:
-        max_turns: the most guesses (default 6).
-        turn_cost: score lost per answered guess (default 0.01).
+        max_turns, turn_cost: see :class:`~textgym.tasks.dialogue.DialogueTask` (defaults 6 and 0.01).
         demonstrator: the policy of ``scripted_action``, ``demonstration`` and ``oracle_actions``: ``"scripted"``
             (default, the solver) or ``"weak"`` (the forgetful player).
     """
