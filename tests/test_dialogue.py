@@ -37,6 +37,7 @@ DEFAULT_SIZES = {
 VARIANTS = [
     ("GuessNumber", {"low": 0, "high": 999, "max_turns": 12}),
     ("GuessNumber", {"low": 5, "high": 37, "turn_cost": 0.05}),
+    ("GuessNumber", {"train_sub_ranges": 0.5, "reward_mode": "dense"}),
     ("TwentyQuestions", {"objects_per_kind": 16, "world_seed": 3, "max_turns": 20}),
     ("Wordle", {"max_turns": 8, "turn_cost": 0.0}),
 ]
@@ -406,6 +407,40 @@ def test_splits_are_disjoint_by_the_secret(name):
     assert drawn <= by_split["test"] and len(drawn) > len(by_split["test"]) // 2  # the split's secrets, spread
 
 
+def test_training_games_on_sub_ranges():
+    task, whole = GuessNumber(train_sub_ranges=0.75), GuessNumber()
+    train = {example.references[0] for example in whole.examples("train")}
+    rng, seen = np.random.default_rng(0), set()
+    for _ in range(400):
+        example = task.sample(rng, "train")
+        assert example.references[0] in train  # never a held-out number
+        if example.prompt == whole.prompt:
+            continue
+        low, high = (int(end.replace(" ", "")) for end in example.prompt.removeprefix("from ").split(" to "))
+        assert 1 <= low and low + 7 <= high <= 100 and (low, high) != (1, 100)
+        assert low <= int(example.references[0].replace(" ", "")) <= high
+        assert len(example.prompt_ids) <= task.max_prompt_len
+        # the binary search over the sub-range wins, and the dense rewards measure information from its width
+        slots, _ = task.demonstration(example)
+        success, turns = task.outcome(slots, example)
+        assert success and turns <= math.ceil(math.log2(high - low + 1)) + 1
+        turns_played, _ = split_turns(slots, EOT)
+        assert task.progress(slots, example) == 1.0 and task.progress(slots[:0], example) == 0.0
+        left = task.candidates(turns_played[:1], example.prompt).sum()
+        assert task.progress(list(slots[: slots.index(EOT) + 3]), example) == pytest.approx(
+            math.log((high - low + 1) / left) / math.log(high - low + 1)
+        )
+        seen.add((low, high))
+    assert 250 < len(seen) < 300 + 1  # about three in four draws, nearly all of them different
+    for split in ("validation", "test"):  # held-out episodes play the whole range, drawn as without the option
+        a, b = np.random.default_rng(1), np.random.default_rng(1)
+        assert [task.sample(a, split) for _ in range(20)] == [whole.sample(b, split) for _ in range(20)]
+    a, b = np.random.default_rng(2), np.random.default_rng(2)  # the default draws exactly as before
+    assert [GuessNumber(train_sub_ranges=0).sample(a, "train") for _ in range(20)] == [
+        whole.sample(b, "train") for _ in range(20)
+    ]
+
+
 def test_an_empty_split_is_reported():
     task = GuessNumber(low=1, high=4)
     with pytest.raises(ValueError, match=r"no secret of GuessNumber\(.*\) lies in the '(validation|test)' split"):
@@ -422,6 +457,9 @@ def test_an_empty_split_is_reported():
         ("GuessNumber", {"high": 10.0}, "high must be an integer, got 10.0"),
         ("GuessNumber", {"max_turns": 0}, "max_turns must be >= 1, got 0"),
         ("GuessNumber", {"turn_cost": 1.0}, r"turn_cost must be a number in \[0, 1\), got 1.0"),
+        ("GuessNumber", {"train_sub_ranges": 1.5}, r"train_sub_ranges must be a number in \[0, 1\], got 1.5"),
+        ("GuessNumber", {"train_sub_ranges": "all"}, r"train_sub_ranges must be a number in \[0, 1\], got 'all'"),
+        ("GuessNumber", {"high": 8, "train_sub_ranges": 0.5}, "needs a range of more than 8 numbers, got 1 to 8"),
         ("TwentyQuestions", {"objects_per_kind": 17}, r"objects_per_kind must be in \[2, 16\], got 17"),
         ("TwentyQuestions", {"world_seed": -1}, "world_seed must be >= 0, got -1"),
         ("Wordle", {"max_turns": "6"}, "max_turns must be an integer, got '6'"),

@@ -95,15 +95,16 @@ class DialogueTask(Task):
         """The simulated user's answer to the agent's turn ``question`` (its tokens, without ``<eot>``)."""
         raise NotImplementedError
 
-    def scripted_question(self, turns: Sequence[Turn]) -> tuple[int, ...]:
-        """The scripted policy's next question (token ids), given the answered turns so far. It reads only the
-        conversation, never the user's secret."""
+    def scripted_question(self, example: Example, turns: Sequence[Turn]) -> tuple[int, ...]:
+        """The scripted policy's next question (token ids), given the example's prompt and the answered turns so
+        far. It reads only the prompt and the conversation, never the user's secret."""
         raise NotImplementedError
 
-    def weak_question(self, turns: Sequence[Turn], draw: int) -> tuple[int, ...]:
-        """The weak policy's next question (token ids), given the answered turns so far.
+    def weak_question(self, example: Example, turns: Sequence[Turn], draw: int) -> tuple[int, ...]:
+        """The weak policy's next question (token ids), given the example's prompt and the answered turns so far.
 
         Args:
+            example: the episode's example (only its prompt is read).
             turns: the answered turns so far.
             draw: the policy's only randomness, an integer in ``[0, 2**64)`` (:func:`weak_draw`); a uniform choice
                 among ``n`` things takes item ``draw % n``.
@@ -118,8 +119,8 @@ class DialogueTask(Task):
             turns: the answered turns so far.
         """
         if self.demonstrator == "weak":
-            return self.weak_question(turns, weak_draw(example, len(turns)))
-        return self.scripted_question(turns)
+            return self.weak_question(example, turns, weak_draw(example, len(turns)))
+        return self.scripted_question(example, turns)
 
     def answer_mask(self) -> np.ndarray:
         """The tokens the agent types anywhere in a conversation: its questions' words, ``<eot>`` and ``<eos>``

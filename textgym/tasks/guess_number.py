@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from textgym.examples import Example
 from textgym.task import check_int
 from textgym.tasks.dialogue import MALFORMED
-from textgym.tasks.guessing import GuessingGame
+from textgym.tasks.guessing import GuessingGame, cached, read_only
+from textgym.tasks.language import check_no_length_knob
 from textgym.tokenizers import WordTokenizer
 
 DIGITS = tuple("0123456789")
 MAX_HIGH = 999
+MIN_SUB_RANGE = 8  # the fewest numbers a training sub-range holds (train_sub_ranges)
+SUB_RANGE_DRAWS = 10_000  # sub-ranges drawn, at most, before one that fits is found
 
 
 def spell(number: int) -> str:
@@ -63,12 +67,25 @@ class GuessNumber(GuessingGame):
     Disjoint by the secret number (a hash of its digits as written): 70 / 16 / 14 numbers of the default range in
     train / validation / test.
 
+    ## Training games on sub-ranges
+
+    ``train_sub_ranges`` (default 0) is the share of training episodes played on a sub-range of ``[low, high]``:
+    the prompt states it (``from 2 3 to 8 7``), the secret is a training number inside it, and the candidates, the
+    scripted and weak policies and the dense rewards start from it. Its ends are drawn uniformly among the ranges
+    of at least :data:`MIN_SUB_RANGE` numbers, other than ``[low, high]``, whose prompt fits the prompt slots and
+    that hold a training number. Validation and test episodes always play the whole range, so the held-out numbers
+    stay held out. Why it exists: a binary search over one range plays one conversation per secret, so 70 training
+    games show some end games a handful of times; sub-ranges show the same questions and end games at many places
+    (the warm start's results in ``docs/results/beyond_imitation/``).
+
     Args:
         low: the smallest secret, 0 to 998 (default 1).
         high: the largest secret, ``low + 1`` to 999 (default 100).
         max_turns, turn_cost: see :class:`~textgym.tasks.dialogue.DialogueTask` (defaults 10 and 0.01).
         demonstrator: the policy of ``scripted_action``, ``demonstration`` and ``oracle_actions``: ``"scripted"``
             (default, the binary search) or ``"weak"`` (the off-centre search).
+        train_sub_ranges: the share of training episodes played on a sub-range, in ``[0, 1]`` (default 0), see
+            above.
     """
 
     name = "GuessNumber"
@@ -81,6 +98,7 @@ class GuessNumber(GuessingGame):
         max_turns: int = 10,
         turn_cost: float = 0.01,
         demonstrator: str = "scripted",
+        train_sub_ranges: float = 0.0,
     ) -> None:
         self.low = check_int("low", low, 0, MAX_HIGH - 1)
         self.high = check_int("high", high, self.low + 1, MAX_HIGH)
@@ -100,6 +118,40 @@ class GuessNumber(GuessingGame):
         self.final_questions = np.zeros(len(self.questions), dtype=bool)
         self.probe_questions = self._is_more
         super().__init__(max_turns, turn_cost, demonstrator)
+        if isinstance(train_sub_ranges, bool) or not isinstance(train_sub_ranges, (int, float)):
+            raise ValueError(f"train_sub_ranges must be a number in [0, 1], got {train_sub_ranges!r}")
+        if not 0 <= train_sub_ranges <= 1:
+            raise ValueError(f"train_sub_ranges must be a number in [0, 1], got {train_sub_ranges!r}")
+        if train_sub_ranges and self.high - self.low + 1 <= MIN_SUB_RANGE:
+            raise ValueError(
+                f"train_sub_ranges needs a range of more than {MIN_SUB_RANGE} numbers, got {self.low} to {self.high}"
+            )
+        self.train_sub_ranges = float(train_sub_ranges)
+
+    def sample(self, rng: np.random.Generator, split: str = "train", length_cap: int | None = None) -> Example:
+        """A uniformly drawn secret of ``split`` on the whole range; on the train split, with probability
+        ``train_sub_ranges``, a training number on a sub-range instead (see the class docstring)."""
+        if split != "train" or not self.train_sub_ranges or rng.random() >= self.train_sub_ranges:
+            return super().sample(rng, split, length_cap)
+        check_no_length_knob(self, length_cap)
+        train = np.array([example.meta["secret"] for example in self.examples("train")]) + self.low
+        for _ in range(SUB_RANGE_DRAWS):
+            low, high = sorted(int(end) for end in rng.integers(self.low, self.high + 1, size=2))
+            prompt = f"from {spell(low)} to {spell(high)}"
+            inside = train[(train >= low) & (train <= high)]
+            fits = len(self.tokenizer.encode(prompt)) <= self.max_prompt_len
+            if high - low + 1 >= MIN_SUB_RANGE and (low, high) != (self.low, self.high) and len(inside) and fits:
+                number = int(inside[rng.integers(len(inside))])
+                return self.make_example(prompt, (spell(number),), secret=number - self.low)
+        raise ValueError(f"no training sub-range of {self!r} found in {SUB_RANGE_DRAWS} draws")
+
+    def opening(self, prompt: str) -> np.ndarray:
+        """The numbers of the prompt's range (``from L to H``)."""
+        if prompt == self.prompt:
+            return super().opening(prompt)
+        low, high = (int(end.replace(" ", "")) for end in prompt.removeprefix("from ").split(" to "))
+        numbers = np.arange(self.low, self.high + 1)
+        return cached(self._candidates, prompt, lambda: read_only((numbers >= low) & (numbers <= high)))
 
     def outcomes(self, questions: np.ndarray, secrets: np.ndarray) -> np.ndarray:
         """1 (``yes``) or 0 (``no``) for each question and secret."""

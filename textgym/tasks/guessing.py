@@ -35,6 +35,12 @@ def cached(cache: dict[Hashable, Value], key: Hashable, compute: Callable[[], Va
     return cache[key]
 
 
+def read_only(array: np.ndarray) -> np.ndarray:
+    """``array``, made read-only (what a cache hands out must not be changed by the caller)."""
+    array.flags.writeable = False
+    return array
+
+
 class GuessingGame(DialogueTask):
     """Base of the dialogue tasks where the user holds a secret and answers questions about it.
 
@@ -50,7 +56,8 @@ class GuessingGame(DialogueTask):
     ## Dense reward
 
     The progress of a conversation is the information gained about the secret, ``log(S / candidates) / log(S)``
-    for ``S`` secrets: 0 at the start, 1 once the replies leave one candidate. Only answered turns count, so dense
+    for the ``S`` secrets its prompt allows (:meth:`opening`; every secret unless a task's prompts differ): 0 at the
+    start, 1 once the replies leave one candidate. Only answered turns count, so dense
     rewards arrive at the end of the agent's turns.
 
     ## Scripted policy
@@ -101,7 +108,7 @@ class GuessingGame(DialogueTask):
         super().__init__(max_turns, turn_cost, demonstrator)
         self._transitions, self._masks = self._grammar()
         self._examples: dict[str, tuple[Example, ...]] = {}
-        self._candidates: dict[Hashable, np.ndarray] = {}  # by the answered turns
+        self._candidates: dict[Hashable, np.ndarray] = {}  # by the prompt (and the answered turns)
         self._plans: dict[Hashable, int] = {}  # by the candidates
         self._weak_plans: dict[Hashable, int] = {}  # by the candidates and the draw
 
@@ -144,23 +151,29 @@ class GuessingGame(DialogueTask):
         code = int(self.outcomes(np.array([q]), np.array([secret]))[0, 0])
         return Answer(self._reply_ids[code], bool(self.winning_questions[secret] == q), bool(self.final_questions[q]))
 
-    def candidates(self, turns: Sequence[Turn]) -> np.ndarray:
-        """Bool ``(S,)``: the secrets consistent with the replies to the well-formed questions of ``turns``
-        (read-only; cached)."""
-        turns = tuple(turns)
-        return cached(self._candidates, turns, lambda: self._find_candidates(turns))
+    def opening(self, prompt: str) -> np.ndarray:
+        """Bool ``(S,)``: the secrets ``prompt`` allows before any question (read-only). Every secret here; a task
+        whose prompts differ (:class:`~textgym.tasks.guess_number.GuessNumber`'s sub-ranges) narrows it."""
+        return cached(self._candidates, prompt, lambda: read_only(np.ones(len(self.secrets), dtype=bool)))
+
+    def candidates(self, turns: Sequence[Turn], prompt: str | None = None) -> np.ndarray:
+        """Bool ``(S,)``: the secrets consistent with ``prompt`` (default: the task's ``prompt``) and the replies to
+        the well-formed questions of ``turns`` (read-only; cached)."""
+        key = (self.prompt if prompt is None else prompt, tuple(turns))
+        return cached(self._candidates, key, lambda: self._find_candidates(*key))
 
     def progress(self, generated_ids: Sequence[int], example: Example) -> float:
         turns, _ = split_turns(generated_ids, self.tokenizer.eot_id)
-        left = max(int(self.candidates(turns).sum()), 1)
-        return math.log(len(self.secrets) / left) / math.log(len(self.secrets))
+        possible = int(self.opening(example.prompt).sum())
+        left = max(int(self.candidates(turns, example.prompt).sum()), 1)
+        return math.log(possible / left) / math.log(possible)
 
-    def scripted_question(self, turns: Sequence[Turn]) -> tuple[int, ...]:
-        candidates = np.flatnonzero(self.candidates(turns))
+    def scripted_question(self, example: Example, turns: Sequence[Turn]) -> tuple[int, ...]:
+        candidates = np.flatnonzero(self.candidates(turns, example.prompt))
         return self.question_ids[cached(self._plans, candidates.tobytes(), lambda: self._find_plan(candidates))]
 
-    def weak_question(self, turns: Sequence[Turn], draw: int) -> tuple[int, ...]:
-        candidates = np.flatnonzero(self.candidates(turns))
+    def weak_question(self, example: Example, turns: Sequence[Turn], draw: int) -> tuple[int, ...]:
+        candidates = np.flatnonzero(self.candidates(turns, example.prompt))
         key = (candidates.tobytes(), draw)
         return self.question_ids[cached(self._weak_plans, key, lambda: self._find_weak_plan(candidates, draw))]
 
@@ -182,17 +195,15 @@ class GuessingGame(DialogueTask):
             state = np.where(position < lengths, self._transitions[state, token], state)
         return self._masks[state]
 
-    def _find_candidates(self, turns: tuple[Turn, ...]) -> np.ndarray:
+    def _find_candidates(self, prompt: str, turns: tuple[Turn, ...]) -> np.ndarray:
         if not turns:
-            candidates = np.ones(len(self.secrets), dtype=bool)
-        else:
-            candidates = self.candidates(turns[:-1]).copy()
-            q = self._question_index.get(turns[-1].question)
-            code = self._reply_codes.get(turns[-1].reply)
-            if q is not None and code is not None:
-                candidates &= self.outcomes(np.array([q]), np.arange(len(self.secrets)))[0] == code
-        candidates.flags.writeable = False
-        return candidates
+            return self.opening(prompt)
+        candidates = self.candidates(turns[:-1], prompt).copy()
+        q = self._question_index.get(turns[-1].question)
+        code = self._reply_codes.get(turns[-1].reply)
+        if q is not None and code is not None:
+            candidates &= self.outcomes(np.array([q]), np.arange(len(self.secrets)))[0] == code
+        return read_only(candidates)
 
     def _find_plan(self, candidates: np.ndarray) -> int:
         if len(candidates) == 1:

@@ -9,6 +9,7 @@ from importlib import resources
 import numpy as np
 
 from textgym.conversation import Turn
+from textgym.examples import Example
 from textgym.tasks.dialogue import MALFORMED
 from textgym.tasks.guessing import GuessingGame
 from textgym.tokenizers import WordTokenizer
@@ -121,6 +122,6 @@ class Wordle(GuessingGame):
         """The feedback code of each guessed word for each secret word."""
         return feedback_codes(self._letters[questions], self._letters[secrets])
 
-    def weak_question(self, turns: Sequence[Turn], draw: int) -> tuple[int, ...]:
-        consistent = np.flatnonzero(self.candidates(turns[-1:]))
+    def weak_question(self, example: Example, turns: Sequence[Turn], draw: int) -> tuple[int, ...]:
+        consistent = np.flatnonzero(self.candidates(turns[-1:], example.prompt))
         return self.question_ids[consistent[draw % len(consistent)]]

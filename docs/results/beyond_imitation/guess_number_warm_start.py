@@ -5,7 +5,9 @@ the held-out conversations that are lost leave the binary search.
 The warm start of the `dialogue` suite's `pg+warm-start` agent (rotary positions, batches of 8 conversations,
 learning rate 3e-3, the default model), for TOKENS answer tokens, then 200 greedy episodes per split. OPTIONS, a
 JSON object, overrides agent options (for example '{"warm_start_lr_schedule": "cosine"}'; its ``model`` overrides
-the model options it names, '{"model": {"n_layers": 4}}'). ``departures`` lists, for each validation and test
+the model options it names, '{"model": {"n_layers": 4}}'). Its key ``"train_sub_ranges"``
+is the environment's option of that name (the share of training games played on sub-ranges; held-out games always
+play the whole range). ``departures`` lists, for each validation and test
 secret the greedy policy does not win, the turn at which its conversation first differs from the binary search's
 and how many numbers were still possible before that turn.
 
@@ -35,6 +37,7 @@ def main() -> None:
     torch.set_num_threads(1)
     tokens, seed = int(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else 0
     overrides = json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}
+    env_options = {"train_sub_ranges": overrides.pop("train_sub_ranges")} if "train_sub_ranges" in overrides else {}
     options = {
         "kl_coef": 0.05,
         "warm_start_batch_size": 8,
@@ -44,8 +47,9 @@ def main() -> None:
     }
     agent = make_agent("pg", seed=seed, warm_start_steps=tokens, **options)
     began = time.perf_counter()
-    agent.learn(gym.make_vec(ENV, num_envs=agent.config.num_envs, reward_mode="dense"), tokens)
-    result = {"tokens": tokens, "seed": seed, "options": options, "wall_s": round(time.perf_counter() - began)}
+    agent.learn(gym.make_vec(ENV, num_envs=agent.config.num_envs, reward_mode="dense", **env_options), tokens)
+    result = {"tokens": tokens, "seed": seed, "options": options, "env_options": env_options}
+    result["wall_s"] = round(time.perf_counter() - began)
     for split in ("train", "validation", "test"):
         result[split] = evaluate(agent, ENV, episodes=200, split=split)["success"]
     result["departures"] = {split: departures(agent, split) for split in ("validation", "test")}
